@@ -1,0 +1,58 @@
+# The two commands that matter: `make up` runs the platform, `make test` passes the tests.
+# Both create the virtual environment first, so they work on a fresh clone.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PACKAGES := libs/events $(patsubst %/pyproject.toml,%,$(sort $(wildcard services/*/pyproject.toml)))
+MANIFESTS := $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.txt constraints.txt
+PYTEST_ARGS ?=
+
+.PHONY: help venv up down test test-unit test-integration test-e2e docs docs-check bench clean
+
+help:
+	@echo "make up      set up and run the whole platform on embedded servers (Ctrl-C or make down stops it)"
+	@echo "make down    stop what make up started"
+	@echo "make test    set up and run the whole test suite (unit, integration, end-to-end)"
+	@echo "make docs    regenerate docs/events (JSON Schema and AsyncAPI) from the event models"
+	@echo "make bench   print throughput figures on the embedded stack"
+
+$(STAMP): $(MANIFESTS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-dev.txt \
+		--config-settings editable_mode=compat $(addprefix -e ,$(PACKAGES))
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+up: $(STAMP)
+	$(BIN)/python -m devtools.platform up
+
+down:
+	@test -x $(BIN)/python && $(BIN)/python -m devtools.platform down || echo "nothing to stop"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+test-e2e: $(STAMP)
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+docs: $(STAMP)
+	$(BIN)/python -m helpdesk_events.export docs/events
+
+docs-check: $(STAMP)
+	$(BIN)/python -m helpdesk_events.export docs/events --check
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .run .pytest_cache .hypothesis

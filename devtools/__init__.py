@@ -1,0 +1,1 @@
+"""Development tooling: real protocol servers for tests and `make up` (no Docker, no mocks)."""

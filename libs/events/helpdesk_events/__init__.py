@@ -1,0 +1,85 @@
+"""The help-desk event contract shared by every service and every subscriber.
+
+Events travel on Kafka as a JSON envelope (`Envelope`) around a typed payload
+(a subclass of `EventPayload`). Import the payload classes from here; the
+registry knows every (type, version) pair and parses raw records back into
+typed envelopes.
+"""
+
+from helpdesk_events.envelope import Envelope, EventPayload, new_envelope
+from helpdesk_events.registry import (
+    EventDecodeError,
+    UnknownEventType,
+    decode,
+    encode,
+    event_classes,
+    payload_class,
+)
+from helpdesk_events.topics import Topic, TopicNames
+from helpdesk_events.agent import AgentStatus, AgentStatusChanged
+from helpdesk_events.feedback import FeedbackReceived, SurveyKind, SurveySent
+from helpdesk_events.notification import DeliveryChannel, NotificationFailed, NotificationSent
+from helpdesk_events.sla import (
+    SlaBreached,
+    SlaMet,
+    SlaMetric,
+    SlaPaused,
+    SlaResumed,
+    SlaStarted,
+    SlaWarning,
+)
+from helpdesk_events.ticket import (
+    AuthorKind,
+    Channel,
+    Priority,
+    Requester,
+    TicketAssigned,
+    TicketCreated,
+    TicketMessageAdded,
+    TicketQueued,
+    TicketStatus,
+    TicketStatusChanged,
+    TicketTriaged,
+    TicketUnassigned,
+)
+
+__all__ = [
+    "AgentStatus",
+    "AgentStatusChanged",
+    "AuthorKind",
+    "Channel",
+    "DeliveryChannel",
+    "Envelope",
+    "EventDecodeError",
+    "EventPayload",
+    "FeedbackReceived",
+    "NotificationFailed",
+    "NotificationSent",
+    "Priority",
+    "Requester",
+    "SlaBreached",
+    "SlaMet",
+    "SlaMetric",
+    "SlaPaused",
+    "SlaResumed",
+    "SlaStarted",
+    "SlaWarning",
+    "SurveyKind",
+    "SurveySent",
+    "TicketAssigned",
+    "TicketCreated",
+    "TicketMessageAdded",
+    "TicketQueued",
+    "TicketStatus",
+    "TicketStatusChanged",
+    "TicketTriaged",
+    "TicketUnassigned",
+    "Topic",
+    "TopicNames",
+    "UnknownEventType",
+    "decode",
+    "encode",
+    "event_classes",
+    "new_envelope",
+    "payload_class",
+]

@@ -1,0 +1,257 @@
+"""Consuming events: validate at the edge, hand to a handler, dead-letter what cannot be processed.
+
+`EventDispatcher` holds the per-record rules and knows nothing of the Kafka client,
+so the aiokafka loop below and a faust agent share it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from opentelemetry import trace
+
+from helpdesk_events.envelope import Envelope, EventPayload
+from helpdesk_events.kafka import KafkaSettings
+from helpdesk_events.metrics import DEAD_LETTERED, EVENTS_CONSUMED, HANDLE_SECONDS, HANDLER_RETRIES
+from helpdesk_events.registry import EventDecodeError, decode, peek_type
+from helpdesk_events.topics import Topic
+from helpdesk_events.tracing import extract_context
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("helpdesk_events")
+
+Handler = Callable[[Envelope], Awaitable[None]]
+
+
+class DeadLetterSink(Protocol):
+    """Where records go that cannot be processed (the publisher's `send_raw`)."""
+
+    async def send_raw(
+        self, topic: str, value: bytes | None, key: bytes | None, headers: Sequence[tuple[str, bytes]]
+    ) -> None: ...
+
+
+class DeadLetter(Exception):
+    """Raised by a handler that knows retrying is pointless: the record goes to the dead-letter topic now."""
+
+
+class Outcome(StrEnum):
+    HANDLED = "handled"
+    SKIPPED = "skipped"  # no handler for this type in this service
+    DEAD_LETTERED = "dead_lettered"
+
+
+@dataclass(frozen=True)
+class ConsumedRecord:
+    """A Kafka record, independent of the client library that fetched it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]] = ()
+
+
+class EventDispatcher:
+    """Routes each record to the handler for its payload class.
+
+    Undecodable or invalid records go to the dead-letter topic at once; a handler
+    that keeps failing is retried with backoff and then dead-lettered, so one bad
+    message never stops a consumer. If even the dead-letter topic cannot be
+    written, the error propagates and the caller must not commit the offset.
+    """
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        group_id: str,
+        handlers: Mapping[type[EventPayload], Handler],
+        dead_letters: DeadLetterSink,
+        dead_letter_topic: str,
+        max_attempts: int = 5,
+        retry_backoff_seconds: float = 0.2,
+    ) -> None:
+        self._service = service
+        self._group_id = group_id
+        self._handlers = {(cls.event_type, cls.event_version): handler for cls, handler in handlers.items()}
+        self._dead_letters = dead_letters
+        self._dead_letter_topic = dead_letter_topic
+        self._max_attempts = max_attempts
+        self._backoff = retry_backoff_seconds
+
+    def register(self, handlers: Mapping[type[EventPayload], Handler]) -> None:
+        """Add handlers (before consuming starts), e.g. ones that need the runtime's own publisher."""
+        for cls, handler in handlers.items():
+            self._handlers[(cls.event_type, cls.event_version)] = handler
+
+    def handles(self, event_type: str, version: int) -> bool:
+        return (event_type, version) in self._handlers
+
+    async def dispatch(self, record: ConsumedRecord) -> Outcome:
+        value = record.value or b""
+        try:
+            event_type, version = peek_type(value)
+        except EventDecodeError as error:
+            return await self._dead_letter(record, "undecodable", str(error), "unknown")
+        handler = self._handlers.get((event_type, version))
+        if handler is None:
+            EVENTS_CONSUMED.labels(self._service, record.topic, event_type, Outcome.SKIPPED).inc()
+            return Outcome.SKIPPED
+        try:
+            envelope = decode(value)
+        except EventDecodeError as error:
+            return await self._dead_letter(record, "invalid", str(error), event_type)
+
+        with tracer.start_as_current_span(
+            f"handle {event_type}",
+            context=extract_context(record.headers),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.kafka.message.offset": record.offset,
+                "helpdesk.event_id": str(envelope.id),
+                "helpdesk.ticket_id": envelope.ticket_id or "",
+            },
+        ):
+            for attempt in range(1, self._max_attempts + 1):
+                started = time.perf_counter()
+                try:
+                    await handler(envelope)
+                except DeadLetter as error:
+                    return await self._dead_letter(record, "rejected", str(error), event_type)
+                except Exception as error:  # one bad event must not stop the consumer
+                    if attempt == self._max_attempts:
+                        log.exception("handler for %s %s failed %d times", event_type, envelope.id, attempt)
+                        return await self._dead_letter(record, "handler_failed", repr(error), event_type)
+                    HANDLER_RETRIES.labels(self._service, event_type).inc()
+                    log.warning("handler for %s %s failed (attempt %d): %r", event_type, envelope.id, attempt, error)
+                    await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+                else:
+                    HANDLE_SECONDS.labels(self._service, event_type).observe(time.perf_counter() - started)
+                    EVENTS_CONSUMED.labels(self._service, record.topic, event_type, Outcome.HANDLED).inc()
+                    return Outcome.HANDLED
+        raise AssertionError("unreachable")
+
+    async def _dead_letter(self, record: ConsumedRecord, reason: str, detail: str, event_type: str) -> Outcome:
+        headers = [
+            *record.headers,
+            ("dlq-reason", reason.encode()),
+            ("dlq-error", detail[:2000].encode()),
+            ("dlq-original-topic", record.topic.encode()),
+            ("dlq-original-partition", str(record.partition).encode()),
+            ("dlq-original-offset", str(record.offset).encode()),
+            ("dlq-consumer-group", self._group_id.encode()),
+            ("dlq-service", self._service.encode()),
+        ]
+        await self._dead_letters.send_raw(self._dead_letter_topic, record.value, record.key, headers)
+        log.warning("dead-lettered %s@%d/%d: %s: %s", record.topic, record.partition, record.offset, reason, detail[:300])
+        DEAD_LETTERED.labels(self._service, record.topic, reason).inc()
+        EVENTS_CONSUMED.labels(self._service, record.topic, event_type, Outcome.DEAD_LETTERED).inc()
+        return Outcome.DEAD_LETTERED
+
+
+class EventConsumer:
+    """An aiokafka consumer group that feeds a dispatcher and commits after processing (at least once)."""
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        *,
+        group_id: str,
+        topics: Iterable[Topic],
+        dispatcher: EventDispatcher,
+        batch_size: int = 500,
+    ) -> None:
+        self._settings = settings
+        self._group_id = group_id
+        self._topics = [settings.topics.name(topic) for topic in topics]
+        self._dispatcher = dispatcher
+        self._batch_size = batch_size
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=self._settings.bootstrap_servers,
+            client_id=f"{self._settings.client_id}-{self._group_id}",
+            group_id=self._group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=self._settings.session_timeout_ms,
+            heartbeat_interval_ms=self._settings.heartbeat_interval_ms,
+            request_timeout_ms=max(self._settings.request_timeout_ms, self._settings.session_timeout_ms + 5_000),
+        )
+        await consumer.start()
+        self._consumer = consumer
+        self._stopping.clear()
+        self._task = asyncio.create_task(self._run(consumer), name=f"consumer-{self._group_id}")
+
+    async def stop(self, timeout: float = 8.0) -> None:
+        """Finish the batch in hand, commit it, leave the group."""
+        self._stopping.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+            except TimeoutError:
+                self._task.cancel()
+            except Exception:
+                log.exception("consumer %s ended with an error", self._group_id)
+            self._task = None
+        if self._consumer is not None:
+            consumer, self._consumer = self._consumer, None
+            await consumer.stop()
+
+    async def _run(self, consumer: AIOKafkaConsumer) -> None:
+        while not self._stopping.is_set():
+            try:
+                batches = await consumer.getmany(timeout_ms=200, max_records=self._batch_size)
+            except Exception:
+                log.exception("fetch failed in %s; retrying", self._group_id)
+                await asyncio.sleep(1.0)
+                continue
+            for partition, records in batches.items():
+                await self._process_partition(consumer, partition, records)
+
+    async def _process_partition(self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list) -> None:
+        next_offset: int | None = None
+        for record in records:
+            try:
+                await self._dispatcher.dispatch(
+                    ConsumedRecord(
+                        topic=record.topic,
+                        partition=record.partition,
+                        offset=record.offset,
+                        key=record.key,
+                        value=record.value,
+                        headers=tuple(record.headers or ()),
+                    )
+                )
+            except Exception:
+                # Not even the dead-letter topic took it: keep the offset, read it again later.
+                log.exception("could not process or dead-letter %s@%d; will retry", partition, record.offset)
+                consumer.seek(partition, record.offset)
+                await asyncio.sleep(1.0)
+                break
+            next_offset = record.offset + 1
+        if next_offset is not None:
+            try:
+                await consumer.commit({partition: next_offset})
+            except Exception:
+                # Lost the partition in a rebalance: its new owner re-reads from the last commit.
+                log.warning("commit of %s at %d failed", partition, next_offset, exc_info=True)

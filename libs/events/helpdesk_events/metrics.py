@@ -1,0 +1,45 @@
+"""Prometheus metrics of the event helpers, shared by every service.
+
+Metric objects are process-wide by design of prometheus-client; labels carry the
+service so one registry can serve a test process running several services.
+"""
+
+from prometheus_client import Counter, Histogram
+
+EVENTS_PRODUCED = Counter(
+    "helpdesk_events_produced_total",
+    "Events acknowledged by Kafka, by topic and type.",
+    ["service", "topic", "type"],
+)
+PRODUCE_ERRORS = Counter(
+    "helpdesk_events_produce_errors_total",
+    "Events Kafka did not acknowledge.",
+    ["service", "topic", "type"],
+)
+PRODUCE_SECONDS = Histogram(
+    "helpdesk_event_produce_seconds",
+    "Time from send to Kafka's acknowledgement (acks=all).",
+    ["service", "topic"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+EVENTS_CONSUMED = Counter(
+    "helpdesk_events_consumed_total",
+    "Records consumed, by outcome: handled, skipped (no handler), duplicate, dead_lettered.",
+    ["service", "topic", "type", "outcome"],
+)
+HANDLE_SECONDS = Histogram(
+    "helpdesk_event_handle_seconds",
+    "Time a handler took to process one event.",
+    ["service", "type"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+HANDLER_RETRIES = Counter(
+    "helpdesk_event_handler_retries_total",
+    "Handler attempts that failed and were retried.",
+    ["service", "type"],
+)
+DEAD_LETTERED = Counter(
+    "helpdesk_events_dead_lettered_total",
+    "Records sent to the dead-letter topic, by reason.",
+    ["service", "topic", "reason"],
+)

@@ -1,0 +1,124 @@
+"""What every service process has: logging, health, readiness, metrics, and serving over uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import TypeVar
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo import AsyncMongoClient
+
+from helpdesk_events.runtime import EventRuntime
+from helpdesk_events.settings import ServiceSettings
+from helpdesk_events.tracing import configure_tracing
+
+ReadinessCheck = Callable[[], Awaitable[object]]
+
+
+def configure_logging(service: str, level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format=f"%(asctime)s %(levelname)s {service} %(name)s: %(message)s",
+    )
+    # faust and aiokafka log every rebalance step at INFO.
+    for noisy in ("aiokafka", "faust", "mode"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def ops_router(checks: Mapping[str, ReadinessCheck], timeout: float = 2.0) -> APIRouter:
+    """`/healthz` (the process is alive), `/readyz` (its broker and stores answer), `/metrics`."""
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", operation_id="healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", operation_id="readyz")
+    async def readyz() -> JSONResponse:
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                await asyncio.wait_for(check(), timeout)
+                results[name] = "ok"
+            except Exception as error:  # readiness reports, it does not raise
+                results[name] = f"error: {error!r}"[:300]
+        ready = all(value == "ok" for value in results.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "checks": results},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics", operation_id="metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def mongo_client(settings: ServiceSettings) -> AsyncMongoClient:
+    return AsyncMongoClient(settings.mongodb_url, tz_aware=True, serverSelectionTimeoutMS=5_000)
+
+
+async def ping_mongo(client: AsyncMongoClient) -> None:
+    await client.admin.command("ping")
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run under uvicorn; SIGTERM stops accepting, runs the lifespan shutdown, and exits."""
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        timeout_graceful_shutdown=8,
+    )
+
+
+def event_service_app(
+    *,
+    title: str,
+    description: str,
+    runtime: EventRuntime,
+    mongo: AsyncMongoClient | None = None,
+    extra_checks: Mapping[str, ReadinessCheck] | None = None,
+) -> FastAPI:
+    """A FastAPI app whose lifespan starts and stops the service's event runtime and Mongo client.
+
+    Services with more to start (stores, faust, channel listeners) write their own lifespan;
+    this one serves those whose work is only consuming and publishing.
+    """
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            if mongo is not None:
+                await mongo.close()
+
+    checks: dict[str, ReadinessCheck] = {"kafka": runtime.publisher.check}
+    if mongo is not None:
+        checks["mongodb"] = lambda: ping_mongo(mongo)
+    checks.update(extra_checks or {})
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.include_router(ops_router(checks))
+    return app
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def run_service(service: str, settings_class: type[S], create_app: Callable[[S], FastAPI]) -> None:
+    """What every `python -m helpdesk_<service>` does: settings from the environment, logging, tracing, serve."""
+    settings = settings_class()
+    configure_logging(service, settings.log_level)
+    configure_tracing(service)
+    serve(create_app(settings), settings)

@@ -1,0 +1,50 @@
+"""Settings every service reads from the environment, under the same names everywhere."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from helpdesk_events.kafka import KafkaSettings
+from helpdesk_events.topics import TopicNames
+
+
+class ServiceSettings(BaseSettings):
+    """Base of each service's `Settings`; build it in the composition root, never at import."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    environment: Literal["local", "test", "production"] = "local"
+    log_level: str = "INFO"
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_prefix: str = "helpdesk."
+    kafka_topic_partitions: int = 6
+    kafka_replication_factor: int = 1
+    kafka_create_topics: bool = True
+    kafka_session_timeout_ms: int = 10_000
+    kafka_heartbeat_interval_ms: int = 3_000
+    kafka_request_timeout_ms: int = 10_000
+    kafka_producer_max_batch_bytes: int = 16_384
+    consumer_max_attempts: int = 5
+
+    mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongodb_database: str = "helpdesk"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    def kafka(self, client_id: str) -> KafkaSettings:
+        return KafkaSettings(
+            bootstrap_servers=self.kafka_bootstrap_servers,
+            client_id=client_id,
+            topics=TopicNames(self.kafka_topic_prefix),
+            partitions=self.kafka_topic_partitions,
+            replication_factor=self.kafka_replication_factor,
+            session_timeout_ms=self.kafka_session_timeout_ms,
+            heartbeat_interval_ms=self.kafka_heartbeat_interval_ms,
+            request_timeout_ms=self.kafka_request_timeout_ms,
+            max_batch_size=self.kafka_producer_max_batch_bytes,
+        )

@@ -1,0 +1,136 @@
+"""The ticket lifecycle: created, messages, status, triage and assignment."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from helpdesk_events.envelope import EventPayload
+from helpdesk_events.topics import Topic
+
+
+class Channel(StrEnum):
+    """Where a customer message came in."""
+
+    EMAIL = "email"
+    WEB = "web"
+    API = "api"
+    CHAT = "chat"
+    SOCIAL = "social"
+    VOICE = "voice"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class TicketStatus(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    ON_HOLD = "on_hold"
+    SOLVED = "solved"
+    CLOSED = "closed"
+
+
+class AuthorKind(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class Requester(BaseModel):
+    """The customer who asked."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", json_schema_serialization_defaults_required=True)
+
+    email: str = Field(description="Requester's email address.")
+    name: str | None = Field(default=None, description="Display name, when known.")
+
+
+class TicketCreated(EventPayload):
+    event_type = "ticket.created"
+    topic = Topic.TICKETS
+    summary = "A customer opened a ticket through a channel; carries the first message."
+
+    subject: str
+    body: str = Field(description="Text of the first customer message.")
+    requester: Requester
+    channel: Channel
+    message_id: str = Field(description="Id of the first message (channel message id or generated).")
+    priority: Priority = Priority.NORMAL
+    tags: tuple[str, ...] = ()
+
+
+class TicketMessageAdded(EventPayload):
+    event_type = "ticket.message_added"
+    topic = Topic.TICKETS
+    summary = "A customer or an agent added a message to a ticket (public reply or internal note)."
+
+    message_id: str
+    author_kind: AuthorKind
+    author_id: str | None = Field(default=None, description="Agent id, or customer email, when known.")
+    channel: Channel
+    body: str
+    public: bool = Field(default=True, description="False for an agent's internal note.")
+
+
+class TicketStatusChanged(EventPayload):
+    event_type = "ticket.status_changed"
+    topic = Topic.TICKETS
+    summary = "A ticket moved from one status to another."
+
+    from_status: TicketStatus | None
+    to_status: TicketStatus
+    changed_by: str | None = Field(default=None, description="Agent id, 'customer' or the emitting service.")
+
+
+class TicketTriaged(EventPayload):
+    event_type = "ticket.triaged"
+    topic = Topic.TICKETS
+    summary = "Triage rules decided priority, category, skills, team and SLA policy."
+
+    priority: Priority
+    category: str | None = None
+    tags: tuple[str, ...] = ()
+    required_skills: tuple[str, ...] = ()
+    team: str | None = None
+    sla_policy: str | None = None
+    matched_rules: tuple[str, ...] = Field(default=(), description="Names of the rules that matched, in order.")
+
+
+class TicketAssigned(EventPayload):
+    event_type = "ticket.assigned"
+    topic = Topic.TICKETS
+    summary = "The router gave the ticket to an agent."
+
+    agent_id: str
+    agent_name: str
+    agent_email: str | None = None
+    slack_user_id: str | None = None
+    team: str | None = None
+    previous_agent_id: str | None = None
+
+
+class TicketQueued(EventPayload):
+    event_type = "ticket.queued"
+    topic = Topic.TICKETS
+    summary = "No agent could take the ticket yet; it waits in a queue."
+
+    reason: str = Field(description="Why nobody fits, e.g. 'no online agent with free capacity'.")
+    priority: Priority = Priority.NORMAL
+    team: str | None = None
+    required_skills: tuple[str, ...] = ()
+
+
+class TicketUnassigned(EventPayload):
+    event_type = "ticket.unassigned"
+    topic = Topic.TICKETS
+    summary = "A ticket was taken back from its agent (agent away, declined, reassigned)."
+
+    agent_id: str
+    reason: str

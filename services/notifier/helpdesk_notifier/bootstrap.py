@@ -1,0 +1,117 @@
+"""The composition root: settings in, a FastAPI app out, whose lifespan runs the consumer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from helpdesk_events import TicketAssigned, TicketCreated, Topic
+from helpdesk_events.runtime import EventRuntime
+from helpdesk_events.service import ReadinessCheck, mongo_client, ops_router, ping_mongo
+
+from helpdesk_notifier import api
+from helpdesk_notifier.deliverer import Deliverer
+from helpdesk_notifier.delivery_guard import RedisDeliveryGuard
+from helpdesk_notifier.delivery_store import MongoDeliveryStore
+from helpdesk_notifier.handlers import NotifierHandlers
+from helpdesk_notifier.ports import ChatClient, Mailer
+from helpdesk_notifier.recording import RecordingChatClient
+from helpdesk_notifier.retry import RetryPolicy
+from helpdesk_notifier.settings import Settings
+from helpdesk_notifier.slack import SlackChatClient
+from helpdesk_notifier.smtp import SmtpMailer
+from helpdesk_notifier.ticket_projection import MongoTicketProjection
+
+SERVICE = "notifier"
+CONSUMER_GROUP = "notifier"
+
+log = logging.getLogger(__name__)
+
+
+def build_chat_client(settings: Settings) -> ChatClient:
+    if settings.slack_bot_token is None:
+        log.warning("SLACK_BOT_TOKEN is not set: Slack messages are recorded, not posted")
+        return RecordingChatClient()
+    return SlackChatClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout_seconds=settings.slack_timeout_seconds,
+    )
+
+
+def build_mailer(settings: Settings) -> Mailer:
+    return SmtpMailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        start_tls=settings.smtp_starttls,
+        timeout_seconds=settings.smtp_timeout_seconds,
+    )
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=settings.delivery_max_attempts,
+        base_delay=settings.delivery_base_delay_seconds,
+        max_delay=settings.delivery_max_delay_seconds,
+    )
+
+
+def create_app(
+    settings: Settings, *, chat: ChatClient | None = None, mailer: Mailer | None = None
+) -> FastAPI:
+    """`chat` and `mailer` replace the Slack and SMTP adapters (test doubles); the rest is always real."""
+    checks: dict[str, ReadinessCheck] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:  # unwinds in reverse order, also when a start fails
+            runtime = EventRuntime(settings, service=SERVICE, group_id=CONSUMER_GROUP, topics=[Topic.TICKETS])
+
+            mongo = mongo_client(settings)
+            stack.push_async_callback(mongo.close)
+            database = mongo[settings.mongodb_database]
+            deliveries = MongoDeliveryStore(database["deliveries"])
+            await deliveries.create_indexes()
+
+            redis = Redis.from_url(settings.redis_url)
+            stack.push_async_callback(redis.aclose)
+
+            chat_client = chat or build_chat_client(settings)
+            stack.push_async_callback(chat_client.close)
+
+            handlers = NotifierHandlers(
+                tickets=MongoTicketProjection(database["tickets"]),
+                deliverer=Deliverer(
+                    store=deliveries,
+                    guard=RedisDeliveryGuard(redis, settings.delivery_guard_ttl_seconds),
+                    publisher=runtime.publisher,
+                    policy=retry_policy(settings),
+                ),
+                mailer=mailer or build_mailer(settings),
+                chat=chat_client,
+                email_from=settings.email_from,
+                email_domain=settings.email_domain,
+            )
+            runtime.subscribe({TicketCreated: handlers.on_ticket_created, TicketAssigned: handlers.on_ticket_assigned})
+            app.state.deliveries = deliveries
+            checks.update(kafka=runtime.publisher.check, mongodb=lambda: ping_mongo(mongo), redis=redis.ping)
+            # Creates the topics, starts the publisher (waiting for Kafka if need be), then the consumer.
+            await runtime.start()
+            stack.push_async_callback(runtime.stop)
+            yield
+
+    app = FastAPI(
+        title="Help desk notifier",
+        version="0.1.0",
+        description="Slack messages to agents and emails to requesters, each delivered at most once.",
+        lifespan=lifespan,
+    )
+    app.include_router(api.router)
+    app.include_router(ops_router(checks))
+    return app

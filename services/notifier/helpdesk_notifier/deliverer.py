@@ -1,0 +1,130 @@
+"""Making one delivery at most once: guard, record, attempt with retries, record, announce.
+
+The flow for a delivery key:
+1. Hold the Redis guard (SET NX with a TTL), so two workers never send the same delivery at once.
+2. Read the MongoDB record; `deliveries.next_step` decides: a settled delivery (sent, recorded,
+   skipped) is a replay and nothing is sent.
+3. Otherwise record "sending" (with the composed content) and make attempts: `in_flight` is set
+   before each and cleared when its failure is written; waits follow the `RetryPolicy`.
+4. Record the outcome, then announce it on the notifications topic and mark it announced.
+
+The remaining window is a crash between the provider accepting a message and step 4's record.
+A replay then finds the delivery "sending" and in flight: email is sent again with the same
+Message-ID, which the customer's mail client shows as one message; Slack is not posted again,
+the delivery fails with that reason and its trigger is dead-lettered, for a person to check.
+A crash after the record and before the announcement is repaired by the replay (it announces).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import NoReturn
+
+from helpdesk_events import NotificationFailed, NotificationSent
+from helpdesk_events.consumer import DeadLetter
+from helpdesk_events.publisher import EventPublisher
+
+from helpdesk_notifier.deliveries import (
+    Delivery,
+    DeliveryRequest,
+    DeliveryStatus,
+    Step,
+    failed_event,
+    next_step,
+    notification_event_id,
+    sent_event,
+)
+from helpdesk_notifier.delivery_guard import RedisDeliveryGuard
+from helpdesk_notifier.delivery_store import MongoDeliveryStore
+from helpdesk_notifier.ports import DeliveryError, Receipt
+from helpdesk_notifier.retry import GiveUp, RetryPolicy
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[Delivery], Awaitable[Receipt]]
+
+INTERRUPTED_SLACK_POST = (
+    "interrupted during a Slack post: the message may or may not have been posted, "
+    "so it is not posted again; check the agent's messages before re-driving"
+)
+
+
+class DeliveryBusy(Exception):
+    """Another worker holds this delivery now; the dispatcher retries, by when it is settled."""
+
+
+class Deliverer:
+    def __init__(
+        self,
+        *,
+        store: MongoDeliveryStore,
+        guard: RedisDeliveryGuard,
+        publisher: EventPublisher,
+        policy: RetryPolicy,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._store = store
+        self._guard = guard
+        self._publisher = publisher
+        self._policy = policy
+        self._sleep = sleep
+        self._rand = rand
+
+    async def deliver(self, request: DeliveryRequest, send: Send) -> Delivery:
+        """Send `request` through `send` unless it was already; raises DeadLetter when it fails for good."""
+        async with self._guard.hold(request.key) as held:
+            record = await self._store.get(request.key)
+            step = next_step(record)
+            if step is Step.NOTHING:
+                assert record is not None
+                log.info("delivery %s already %s: nothing sent", request.key, record.status)
+                return record
+            if not held:
+                raise DeliveryBusy(f"delivery {request.key} is being made by another worker")
+            if step is Step.ANNOUNCE:
+                assert record is not None
+                return await self._announce(record, sent_event(record))
+            if step is Step.ABANDON:
+                assert record is not None
+                await self._give_up(record, INTERRUPTED_SLACK_POST)
+            return await self._attempt(await self._store.begin(request), send)
+
+    async def skip(self, request: DeliveryRequest, reason: str) -> Delivery:
+        """Record that there is nobody to send to; a replay finds the same record."""
+        record = await self._store.skip(request, reason)
+        log.info("delivery %s skipped: %s", request.key, reason)
+        return record
+
+    async def _attempt(self, record: Delivery, send: Send) -> Delivery:
+        for attempt in range(1, self._policy.max_attempts + 1):
+            record = await self._store.start_attempt(record.key)
+            try:
+                receipt = await send(record)
+            except DeliveryError as error:
+                decision = self._policy.after_failure(attempt, error, self._rand)
+                if isinstance(decision, GiveUp):
+                    await self._give_up(record, decision.reason)
+                await self._store.attempt_failed(record.key, str(error))
+                log.warning("delivery %s attempt %d failed (%s); next in %.2f s",
+                            record.key, attempt, error, decision.delay)  # fmt: skip
+                await self._sleep(decision.delay)
+            else:
+                status = DeliveryStatus.RECORDED if receipt.recorded_only else DeliveryStatus.SENT
+                record = await self._store.settle(record.key, status, external_id=receipt.external_id)
+                return await self._announce(record, sent_event(record))
+        raise AssertionError("unreachable: the policy gives up at max_attempts")
+
+    async def _announce(self, record: Delivery, payload: NotificationSent | NotificationFailed) -> Delivery:
+        event_id = notification_event_id(record.key, payload.event_type)
+        await self._publisher.emit(payload, ticket_id=record.ticket_id, event_id=event_id)
+        return await self._store.mark_announced(record.key)
+
+    async def _give_up(self, record: Delivery, error: str) -> NoReturn:
+        record = await self._store.settle(record.key, DeliveryStatus.FAILED, error=error)
+        await self._announce(record, failed_event(record))
+        log.error("delivery %s failed after %d attempts: %s", record.key, record.attempts, error)
+        raise DeadLetter(f"delivery {record.key} failed: {error}")

@@ -1,0 +1,80 @@
+"""The notifier's ports: what it needs from a chat service and a mail server, and how they fail.
+
+Adapters translate their library's errors into `TransientDeliveryError` (worth another attempt)
+or `PermanentDeliveryError` (another attempt would fail the same way); the retry policy decides
+from that alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One Slack message: the channel (a user id opens a direct message), a text fallback and blocks."""
+
+    channel: str
+    text: str
+    blocks: tuple[dict[str, Any], ...]
+    metadata: dict[str, Any] | None = None
+
+    def as_content(self) -> dict[str, Any]:
+        """As kept in the delivery record."""
+        return {
+            "channel": self.channel,
+            "text": self.text,
+            "blocks": list(self.blocks),
+            "metadata": self.metadata,
+        }
+
+    @classmethod
+    def from_content(cls, content: dict[str, Any]) -> ChatMessage:
+        return cls(
+            channel=content["channel"],
+            text=content["text"],
+            blocks=tuple(content.get("blocks") or ()),
+            metadata=content.get("metadata"),
+        )
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What came back from a send: the provider's id for it, and whether it only was recorded."""
+
+    external_id: str | None
+    recorded_only: bool = False
+
+
+class DeliveryError(Exception):
+    retryable: bool = False
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TransientDeliveryError(DeliveryError):
+    """Network trouble, a 5xx, a rate limit (with the wait it asked for in `retry_after`)."""
+
+    retryable = True
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Refused for a reason a retry does not change: bad token, unknown channel, rejected address."""
+
+
+class ChatClient(Protocol):
+    async def post_message(self, message: ChatMessage) -> Receipt:
+        """Post the message; the receipt's external id is Slack's `ts`."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Mailer(Protocol):
+    async def send(self, message: EmailMessage) -> Receipt:
+        """Hand the mail to the SMTP server; the receipt's external id is its Message-ID."""
+        ...

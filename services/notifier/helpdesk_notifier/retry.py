@@ -1,0 +1,84 @@
+"""How many times to try a delivery and how long to wait in between. Pure: no clock, no I/O.
+
+Waits grow exponentially (base * 2^(attempt-1), capped at `max_delay`) with "equal jitter": half
+the step is fixed and half is random, so many deliveries failing together do not retry together,
+yet every retry waits at least half its step. A rate limit's `Retry-After` is honoured exactly,
+even above `max_delay`: retrying sooner only earns another 429.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from helpdesk_notifier.ports import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+
+
+@dataclass(frozen=True)
+class Retry:
+    delay: float
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    reason: str
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.base_delay < 0 or self.max_delay < 0:
+            raise ValueError("delays must not be negative")
+
+    def backoff(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
+        """The wait after failed attempt number `attempt` (1-based)."""
+        step = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return step / 2 + rand() * step / 2
+
+    def after_failure(
+        self, attempt: int, error: DeliveryError, rand: Callable[[], float] = random.random
+    ) -> Retry | GiveUp:
+        """What to do once attempt number `attempt` (1-based) failed with `error`."""
+        if not error.retryable:
+            return GiveUp(f"permanent error: {error}")
+        if attempt >= self.max_attempts:
+            return GiveUp(f"gave up after {attempt} attempts: {error}")
+        if error.retry_after is not None:
+            return Retry(max(0.0, error.retry_after))
+        return Retry(self.backoff(attempt, rand))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a `Retry-After` header (Slack sends whole seconds); None when absent or unreadable."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def http_failure(status: int, detail: str, retry_after: str | None = None) -> DeliveryError:
+    """Classify an HTTP answer that was not a success: 429 and 5xx are worth retrying, other 4xx not."""
+    message = f"HTTP {status}: {detail}"
+    if status == 429:
+        return TransientDeliveryError(message, retry_after=parse_retry_after(retry_after))
+    if status >= 500:
+        return TransientDeliveryError(message)
+    return PermanentDeliveryError(message)
+
+
+def smtp_failure(code: int, detail: str) -> DeliveryError:
+    """Classify an SMTP reply: 4yz is a transient refusal (greylisting, full queue), 5yz a permanent one."""
+    message = f"SMTP {code}: {detail}"
+    if 400 <= code < 500:
+        return TransientDeliveryError(message)
+    return PermanentDeliveryError(message)

@@ -1,0 +1,150 @@
+"""Publisher and consumer helpers against the real broker (Tansu, Kafka protocol)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
+
+from helpdesk_events import Envelope, TicketStatusChanged, Topic
+from helpdesk_events.consumer import EventConsumer
+from helpdesk_events.runtime import EventRuntime
+from helpdesk_events.settings import ServiceSettings
+from helpdesk_events.tracing import configure_tracing
+from tests.support.kafka import EventTap
+
+pytestmark = pytest.mark.integration
+
+
+def settings(kafka_bootstrap: str, topic_prefix: str) -> ServiceSettings:
+    return ServiceSettings(
+        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_topic_prefix=topic_prefix,
+        kafka_topic_partitions=3,
+        kafka_session_timeout_ms=3000,
+        kafka_heartbeat_interval_ms=500,
+        consumer_max_attempts=2,
+    )
+
+
+def status(to: str) -> TicketStatusChanged:
+    return TicketStatusChanged(from_status=None, to_status=to, changed_by="test")
+
+
+async def test_events_of_one_ticket_arrive_in_order_with_their_trace(kafka_bootstrap: str, topic_prefix: str) -> None:
+    configure_tracing("test")
+    seen: list[tuple[Envelope, str]] = []
+    done = asyncio.Event()
+
+    async def handle(envelope: Envelope) -> None:
+        trace_id = format(trace.get_current_span().get_span_context().trace_id, "032x")
+        seen.append((envelope, trace_id))
+        if len(seen) == 20:
+            done.set()
+
+    runtime = EventRuntime(
+        settings(kafka_bootstrap, topic_prefix), service="test", group_id="g1",
+        topics=[Topic.TICKETS], handlers={TicketStatusChanged: handle},
+    )
+    await runtime.start()
+    try:
+        statuses = ["open", "pending", "open", "solved", "closed"]
+        tracer = trace.get_tracer("test")
+        sent_traces = {}
+        for ticket in ("T-1", "T-2", "T-3", "T-4"):
+            with tracer.start_as_current_span(f"request {ticket}") as span:
+                sent_traces[ticket] = format(span.get_span_context().trace_id, "032x")
+                for to in statuses:
+                    await runtime.publisher.emit(status(to), ticket_id=ticket)
+        await asyncio.wait_for(done.wait(), 20)
+    finally:
+        await runtime.stop()
+
+    for ticket in ("T-1", "T-2", "T-3", "T-4"):
+        mine = [(e, t) for e, t in seen if e.ticket_id == ticket]
+        assert [e.payload.to_status for e, _ in mine] == statuses
+        assert {t for _, t in mine} == {sent_traces[ticket]}  # the handler's span continues the sender's trace
+
+
+async def test_poison_and_failing_events_are_dead_lettered_and_the_consumer_goes_on(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    handled: list[str] = []
+
+    async def handle(envelope: Envelope) -> None:
+        if envelope.payload.to_status == "pending":
+            raise RuntimeError("cannot handle pending")
+        handled.append(envelope.ticket_id or "")
+
+    config = settings(kafka_bootstrap, topic_prefix)
+    runtime = EventRuntime(config, service="test", group_id="g2", topics=[Topic.TICKETS], handlers={TicketStatusChanged: handle})
+    await runtime.start()
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        async with EventTap(kafka_bootstrap, f"{topic_prefix}deadletter") as dead:
+            await producer.send_and_wait(f"{topic_prefix}tickets", b"{not json", key=b"T-bad")
+            await runtime.publisher.emit(status("pending"), ticket_id="T-fails")
+            await runtime.publisher.emit(status("open"), ticket_id="T-good")
+            records = await dead.wait_for_records(lambda r: True, count=2)
+            for _ in range(100):
+                if "T-good" in handled:
+                    break
+                await asyncio.sleep(0.1)
+    finally:
+        await producer.stop()
+        await runtime.stop()
+
+    assert handled == ["T-good"]
+    reasons = {r.key: dict(r.headers)["dlq-reason"] for r in records}
+    assert reasons == {b"T-bad": b"undecodable", b"T-fails": b"handler_failed"}
+    poison = next(r for r in records if r.key == b"T-bad")
+    assert poison.value == b"{not json"
+
+
+async def test_committed_offsets_are_honoured_after_a_restart(kafka_bootstrap: str, topic_prefix: str) -> None:
+    config = settings(kafka_bootstrap, topic_prefix)
+    first: list[str] = []
+    second: list[str] = []
+
+    def collector(into: list[str]):
+        async def handle(envelope: Envelope) -> None:
+            into.append(envelope.ticket_id or "")
+        return handle
+
+    runtime = EventRuntime(config, service="test", group_id="g3", topics=[Topic.TICKETS], handlers={TicketStatusChanged: collector(first)})
+    await runtime.start()
+    for n in range(5):
+        await runtime.publisher.emit(status("open"), ticket_id=f"T-{n}")
+    for _ in range(100):
+        if len(first) == 5:
+            break
+        await asyncio.sleep(0.1)
+    await runtime.stop()
+    assert sorted(first) == [f"T-{n}" for n in range(5)]
+
+    restarted = EventRuntime(config, service="test", group_id="g3", topics=[Topic.TICKETS], handlers={TicketStatusChanged: collector(second)})
+    await restarted.start()
+    try:
+        await restarted.publisher.emit(status("open"), ticket_id="T-new")
+        for _ in range(100):
+            if second:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # give any wrongly re-read record time to show up
+    finally:
+        await restarted.stop()
+    assert second == ["T-new"]
+
+
+async def test_consumer_stop_is_prompt_when_idle(kafka_bootstrap: str, topic_prefix: str) -> None:
+    runtime = EventRuntime(settings(kafka_bootstrap, topic_prefix), service="test", group_id="g4", topics=[Topic.TICKETS])
+    await runtime.start()
+    assert isinstance(runtime.consumer, EventConsumer) and runtime.consumer.running
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await runtime.stop()
+    assert not runtime.consumer.running
+    assert loop.time() - started < 8  # inside Kubernetes' default grace period with room to spare

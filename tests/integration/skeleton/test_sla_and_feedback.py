@@ -1,0 +1,94 @@
+"""The SLA and feedback services of the walking skeleton: they start, report readiness, consume their topics."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from helpdesk_events import FeedbackReceived, TicketStatusChanged
+from helpdesk_events.publisher import EventPublisher
+from helpdesk_feedback.bootstrap import create_app as create_feedback
+from helpdesk_feedback.settings import Settings as FeedbackSettings
+from helpdesk_sla.bootstrap import create_app as create_sla
+from helpdesk_sla.settings import Settings as SlaSettings
+
+pytestmark = pytest.mark.integration
+
+SERVICES = {
+    "sla": (create_sla, SlaSettings, [TicketStatusChanged(from_status="new", to_status="open")]),
+    "feedback": (
+        create_feedback,
+        FeedbackSettings,
+        [
+            TicketStatusChanged(from_status="open", to_status="solved"),
+            FeedbackReceived(survey_id="s1", kind="csat", score=5),
+        ],
+    ),
+}
+
+
+def consumed(metrics: str, service: str, event_type: str) -> float:
+    pattern = rf'helpdesk_events_consumed_total{{[^}}]*service="{service}"[^}}]*type="{re.escape(event_type)}"[^}}]*}} (\S+)'
+    return sum(float(value) for value in re.findall(pattern, metrics))
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+async def test_service_is_ready_and_consumes_its_topics(
+    service: str, kafka_bootstrap: str, mongodb_url: str, topic_prefix: str, mongo_db_prefix: str
+) -> None:
+    create_app, settings_class, events = SERVICES[service]
+    settings = settings_class(
+        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_topic_prefix=topic_prefix,
+        mongodb_url=mongodb_url,
+        mongodb_database=f"{mongo_db_prefix}{service}",
+        kafka_session_timeout_ms=3000,
+        kafka_heartbeat_interval_ms=500,
+    )
+    app = create_app(settings)
+    async with LifespanManager(app, startup_timeout=60) as manager:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://test") as client:
+            assert (await client.get("/healthz")).json() == {"status": "ok"}
+            ready = await client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["checks"] == {"kafka": "ok", "mongodb": "ok"}
+
+            before = {e.event_type: consumed((await client.get("/metrics")).text, service, e.event_type) for e in events}
+            publisher = EventPublisher(settings.kafka("test"), source="test")
+            await publisher.start()
+            try:
+                for event in events:
+                    await publisher.emit(event, ticket_id="T-1")
+            finally:
+                await publisher.stop()
+            for _ in range(150):
+                metrics = (await client.get("/metrics")).text
+                if all(consumed(metrics, service, e.event_type) > before[e.event_type] for e in events):
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail(f"{service} did not consume {[e.event_type for e in events]}:\n{metrics[-2000:]}")
+
+
+async def test_readiness_reports_an_unreachable_store(kafka_bootstrap: str, topic_prefix: str) -> None:
+    from devtools.servers import free_port
+
+    settings = SlaSettings(
+        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_topic_prefix=topic_prefix,
+        mongodb_url=f"mongodb://127.0.0.1:{free_port()}/?directConnection=true&serverSelectionTimeoutMS=300",
+        kafka_session_timeout_ms=3000,
+        kafka_heartbeat_interval_ms=500,
+    )
+    app = create_sla(settings)
+    async with LifespanManager(app, startup_timeout=60) as manager:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://test") as client:
+            response = await client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "not_ready" and body["checks"]["kafka"] == "ok"
+    assert body["checks"]["mongodb"].startswith("error")

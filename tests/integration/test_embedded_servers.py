@@ -1,0 +1,171 @@
+"""The embedded servers speak their real protocols to the real client libraries the services use."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from email.message import EmailMessage
+
+import aiohttp
+import aiosmtplib
+import pytest
+import redis.asyncio as aioredis
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from devtools.fake_slack import FakeSlack
+from devtools.servers import EmbeddedRedis, SmtpCapture
+
+pytestmark = pytest.mark.integration
+
+TRACEPARENT = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+async def test_kafka_round_trips_a_record_with_its_traceparent_header(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    topic = f"{topic_prefix}tickets"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+    finally:
+        await admin.close()
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, b'{"id": 1}', key=b"T-1", headers=[("traceparent", TRACEPARENT)])
+    finally:
+        await producer.stop()
+
+    # No consumer group: assigning the partition avoids the group join delay on this broker.
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        consumer.assign([TopicPartition(topic, 0)])
+        records = await consumer.getmany(timeout_ms=5000)
+    finally:
+        await consumer.stop()
+    [batch] = records.values()
+    assert [(r.key, r.value, list(r.headers)) for r in batch] == [
+        (b"T-1", b'{"id": 1}', [("traceparent", TRACEPARENT)])
+    ]
+
+
+async def test_mongo_unique_index_rejects_a_duplicate(mongodb_url: str, mongo_db_prefix: str) -> None:
+    client: AsyncMongoClient[dict] = AsyncMongoClient(mongodb_url)
+    db = client[f"{mongo_db_prefix}store"]
+    try:
+        await db.tickets.create_index("external_id", unique=True)
+        await db.tickets.insert_one({"external_id": "E-1", "subject": "printer"})
+        with pytest.raises(DuplicateKeyError):
+            await db.tickets.insert_one({"external_id": "E-1", "subject": "again"})
+        assert await db.tickets.count_documents({}) == 1
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
+
+
+async def test_redis_set_nx_sets_only_once(redis_url: str) -> None:
+    client = aioredis.from_url(redis_url)
+    key = f"test:dedupe:{uuid.uuid4().hex}"
+    try:
+        assert await client.set(key, "first", nx=True, ex=60) is True
+        assert await client.set(key, "second", nx=True, ex=60) is None
+        assert await client.get(key) == b"first"
+        assert 0 < await client.ttl(key) <= 60
+    finally:
+        await client.delete(key)
+        await client.aclose()
+
+
+def test_embedded_redis_stop_is_idempotent_and_leaves_no_process() -> None:
+    server = EmbeddedRedis().start()
+    pid = server.pid
+    assert pid is not None
+    server.stop()
+    server.stop()
+    assert server.pid is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+async def test_smtp_capture_receives_a_mail_with_its_subject(smtp_capture: SmtpCapture) -> None:
+    subject = f"Ticket T-{uuid.uuid4().hex[:6]} updated"
+    message = EmailMessage()
+    message["From"] = "helpdesk@example.com"
+    message["To"] = "alice@example.com"
+    message["Subject"] = subject
+    message.set_content("Your ticket was updated. – ünïcode survives")
+
+    await aiosmtplib.send(message, hostname=smtp_capture.host, port=smtp_capture.port)
+
+    received = await smtp_capture.wait_for_async(lambda m: m["Subject"] == subject, timeout=5)
+    assert received["X-MailFrom"] == "helpdesk@example.com"
+    assert received["X-RcptTo"] == "alice@example.com"
+    assert "ünïcode survives" in received.get_content()
+
+
+async def test_slack_post_message_is_recorded(fake_slack: FakeSlack) -> None:
+    client = AsyncWebClient(token="xoxb-test-token", base_url=fake_slack.url)
+    text = f"hi {uuid.uuid4().hex[:6]}"
+
+    response = await client.chat_postMessage(channel="U1", text=text)
+
+    assert response["ok"] is True and response["channel"] == "U1"
+    call = fake_slack.wait_for_call("chat.postMessage", lambda c: c["body"].get("text") == text, timeout=2)
+    assert call["body"]["channel"] == "U1"
+    assert call["headers"]["Authorization"] == "Bearer xoxb-test-token"
+    assert call["response"]["ts"] == response["ts"]
+
+    updated = await client.chat_update(channel="U1", ts=response["ts"], text="edited")
+    assert updated["message"]["text"] == "edited"
+
+
+async def test_slack_wrong_token_is_invalid_auth(fake_slack: FakeSlack) -> None:
+    client = AsyncWebClient(token="xoxb-wrong", base_url=fake_slack.url)
+    with pytest.raises(SlackApiError) as caught:
+        await client.chat_postMessage(channel="U1", text="hi")
+    assert caught.value.response["error"] == "invalid_auth"
+
+
+async def test_slack_injected_429_reaches_the_client(fake_slack: FakeSlack) -> None:
+    # No retry handlers: the client must see the rate limit itself.
+    client = AsyncWebClient(token="xoxb-test-token", base_url=fake_slack.url, retry_handlers=[])
+    fake_slack.fail_next(1, status=429, retry_after=7, method="chat.postMessage")
+
+    with pytest.raises(SlackApiError) as caught:
+        await client.chat_postMessage(channel="U1", text="rate limited")
+    assert caught.value.response.status_code == 429
+    assert caught.value.response.headers["Retry-After"] == "7"
+    assert caught.value.response["error"] == "ratelimited"
+
+    # Only one call fails.
+    assert (await client.chat_postMessage(channel="U1", text="after the limit"))["ok"] is True
+
+
+async def test_slack_control_endpoints_serve_other_processes(fake_slack: FakeSlack) -> None:
+    base = fake_slack.url.removesuffix("api/")
+    auth = {"Authorization": "Bearer xoxb-test-token"}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}_fail", json={"count": 1, "status": 500, "method": "users.info"}) as r:
+            assert r.status == 200
+        async with http.post(
+            f"{fake_slack.url}users.info", data={"user": "U9"}, headers=auth
+        ) as r:  # form-encoded, as older clients send
+            assert r.status == 500
+        async with http.get(f"{fake_slack.url}users.info?user=U9", headers=auth) as r:
+            assert (await r.json())["user"]["id"] == "U9"
+        async with http.post(f"{fake_slack.url}auth.test") as r:  # no token at all
+            assert await r.json() == {"ok": False, "error": "not_authed"}
+        async with http.get(f"{base}_calls", params={"method": "users.info"}) as r:
+            calls = await r.json()
+        assert [c["status"] for c in calls[-2:]] == [500, 200]
+        async with http.delete(f"{base}_calls") as r:
+            assert (await r.json())["ok"] is True
+    assert fake_slack.calls() == []

@@ -1,0 +1,90 @@
+"""Watching topics from a test: read every partition from the start, without a consumer group."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from helpdesk_events import Envelope, EventDecodeError, decode
+
+
+class EventTap:
+    """Collects the decoded envelopes (and raw records) of one topic as they arrive."""
+
+    def __init__(self, bootstrap_servers: str, topic: str) -> None:
+        self._bootstrap = bootstrap_servers
+        self.topic = topic
+        self.envelopes: list[Envelope] = []
+        self.records: list = []
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task | None = None
+        self._arrived = asyncio.Condition()
+
+    async def __aenter__(self) -> EventTap:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        partitions = None
+        for _ in range(50):  # the topic may be created a moment later by a service
+            partitions = consumer.partitions_for_topic(self.topic)
+            if partitions:
+                break
+            await consumer._client.force_metadata_update()
+            await asyncio.sleep(0.1)
+        if not partitions:
+            await consumer.stop()
+            raise AssertionError(f"topic {self.topic} does not exist")
+        assigned = [TopicPartition(self.topic, p) for p in partitions]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=100)
+            if not batches:
+                continue
+            async with self._arrived:
+                for records in batches.values():
+                    for record in records:
+                        self.records.append(record)
+                        try:
+                            self.envelopes.append(decode(record.value))
+                        except EventDecodeError:
+                            pass  # poison records stay visible in .records
+                self._arrived.notify_all()
+
+    async def wait_for(
+        self, event_type: str, predicate: Callable[[Envelope], bool] = lambda _: True, timeout: float = 15.0
+    ) -> Envelope:
+        """The first envelope of that type matching the predicate, waiting for it to arrive."""
+
+        def find() -> Envelope | None:
+            return next((e for e in self.envelopes if e.type == event_type and predicate(e)), None)
+
+        async with asyncio.timeout(timeout):
+            async with self._arrived:
+                await self._arrived.wait_for(lambda: find() is not None)
+        found = find()
+        assert found is not None
+        return found
+
+    async def wait_for_records(self, predicate: Callable[[object], bool], count: int = 1, timeout: float = 15.0) -> list:
+        async with asyncio.timeout(timeout):
+            async with self._arrived:
+                await self._arrived.wait_for(lambda: len([r for r in self.records if predicate(r)]) >= count)
+        return [r for r in self.records if predicate(r)]
