@@ -22,7 +22,7 @@ $(STAMP): $(MANIFESTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-dev.txt \
-		--config-settings editable_mode=compat $(addprefix -e ,$(PACKAGES))
+		$(addprefix -e ,$(PACKAGES))
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-
 from helpdesk_events import Envelope, EventDecodeError, decode
 
 

@@ -197,7 +197,11 @@ class EventConsumer:
             heartbeat_interval_ms=self._settings.heartbeat_interval_ms,
             request_timeout_ms=max(self._settings.request_timeout_ms, self._settings.session_timeout_ms + 5_000),
         )
-        await consumer.start()
+        try:
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()
+            raise
         self._consumer = consumer
         self._stopping.clear()
         self._task = asyncio.create_task(self._run(consumer), name=f"consumer-{self._group_id}")

@@ -52,7 +52,11 @@ class EventPublisher:
             max_batch_size=self._settings.max_batch_size,
             linger_ms=self._settings.linger_ms,
         )
-        await producer.start()
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()  # releases its connections and buffers
+            raise
         self._producer = producer
 
     async def stop(self) -> None:

@@ -6,13 +6,13 @@ import asyncio
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from opentelemetry import trace
-
 from helpdesk_events import Envelope, TicketStatusChanged, Topic
 from helpdesk_events.consumer import EventConsumer
 from helpdesk_events.runtime import EventRuntime
 from helpdesk_events.settings import ServiceSettings
 from helpdesk_events.tracing import configure_tracing
+from opentelemetry import trace
+
 from tests.support.kafka import EventTap
 
 pytestmark = pytest.mark.integration

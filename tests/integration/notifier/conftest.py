@@ -8,15 +8,15 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-
-from devtools.fake_slack import FakeSlack
-from devtools.servers import SmtpCapture
 from helpdesk_events import Topic
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_notifier.bootstrap import create_app
 from helpdesk_notifier.settings import Settings
+
+from devtools.fake_slack import FakeSlack
+from devtools.servers import SmtpCapture
 from tests.conftest import SLACK_TEST_TOKEN
+from tests.support.apps import running_app, settings_for_test
 from tests.support.kafka import EventTap
 
 
@@ -30,15 +30,14 @@ def notifier_settings(
     smtp_capture: SmtpCapture,
     fake_slack: FakeSlack,
 ) -> Settings:
-    return Settings(
-        kafka_bootstrap_servers=kafka_bootstrap,
-        kafka_topic_prefix=topic_prefix,
-        kafka_topic_partitions=2,
-        kafka_session_timeout_ms=3000,
-        kafka_heartbeat_interval_ms=500,
-        consumer_max_attempts=2,
+    return settings_for_test(
+        Settings,
+        "notifier",
+        kafka_bootstrap=kafka_bootstrap,
         mongodb_url=mongodb_url,
-        mongodb_database=mongo_db_prefix + "notifier",
+        topic_prefix=topic_prefix,
+        mongo_db_prefix=mongo_db_prefix,
+        kafka_topic_partitions=2,
         redis_url=redis_url,
         smtp_host=smtp_capture.host,
         smtp_port=smtp_capture.port,
@@ -72,13 +71,11 @@ def run_notifier() -> Callable[[Settings], AbstractAsyncContextManager[RunningNo
     async def run(settings: Settings) -> AsyncIterator[RunningNotifier]:
         topics = settings.kafka("test").topics
         bootstrap = settings.kafka_bootstrap_servers
-        async with LifespanManager(create_app(settings), startup_timeout=30) as manager:
-            transport = httpx.ASGITransport(app=manager.app)
+        async with running_app(create_app(settings), startup_timeout=30) as http:
             publisher = EventPublisher(settings.kafka("test"), source="test")
             await publisher.start()
             try:
                 async with (
-                    httpx.AsyncClient(transport=transport, base_url="http://test") as http,
                     EventTap(bootstrap, topics.name(Topic.NOTIFICATIONS)) as notifications,
                     EventTap(bootstrap, topics.name(Topic.DEAD_LETTER)) as dead_letters,
                 ):

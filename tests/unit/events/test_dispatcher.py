@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-
 from helpdesk_events import Envelope, TicketCreated, TicketStatusChanged, encode, new_envelope
 from helpdesk_events.consumer import ConsumedRecord, DeadLetter, EventDispatcher, Outcome
+
 from tests.support.samples import sample_payloads
 
 

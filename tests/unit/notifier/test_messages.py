@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from helpdesk_events import Requester, TicketAssigned, TicketCreated
-
 from helpdesk_notifier.messages import (
     TicketSummary,
     build_email,

@@ -1,0 +1,32 @@
+"""Event handlers of intake: every ticket event updates the ticket read model."""
+
+from __future__ import annotations
+
+from helpdesk_events import Envelope, EventPayload
+from helpdesk_events.consumer import DeadLetter, Handler
+from helpdesk_intake.projection import PROJECTIONS, UnprojectableEvent, project
+from helpdesk_intake.read_model import TicketReadModel
+
+
+class ReadModelProjector:
+    """Applies ticket events to the read model, idempotently, whoever delivers them (consumer or POST)."""
+
+    def __init__(self, read_model: TicketReadModel) -> None:
+        self._read_model = read_model
+
+    def handlers(self) -> dict[type[EventPayload], Handler]:
+        return {event_class: self.on_ticket_event for event_class in PROJECTIONS}
+
+    async def on_ticket_event(self, envelope: Envelope) -> None:
+        try:
+            write = project(envelope)
+        except UnprojectableEvent as error:
+            raise DeadLetter(str(error)) from error
+        if await self._read_model.apply(write) or write.upsert:
+            return
+        # Matching nothing is normal for a redelivery; for a ticket never created it is not, and
+        # retrying cannot help: one partition keeps a ticket's events in order.
+        if not await self._read_model.exists(write.ticket_id):
+            raise DeadLetter(
+                f"{envelope.type} for ticket {write.ticket_id}, which the read model does not know"
+            )

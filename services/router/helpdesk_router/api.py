@@ -1,0 +1,79 @@
+"""HTTP API of the router: the agent roster."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
+from pydantic import Field
+
+from helpdesk_router.ports import ConcurrentAgentUpdate
+from helpdesk_router.roster import AGENT_ID_PATTERN, Agent, AgentProfile
+from helpdesk_router.roster_service import RosterService
+
+
+class AgentView(AgentProfile):
+    """An agent as the router knows it: the profile, plus the open tickets it holds."""
+
+    agent_id: str = Field(examples=["grace"])
+    load: int = Field(ge=0, description="Open tickets assigned to the agent (solved and closed ones no longer count).")
+
+    @classmethod
+    def of(cls, agent: Agent) -> AgentView:
+        return cls.model_validate({**agent.profile.model_dump(), "agent_id": agent.agent_id, "load": agent.load})
+
+
+def _roster(request: Request) -> RosterService:
+    return request.app.state.roster
+
+
+RosterDep = Annotated[RosterService, Depends(_roster)]
+AgentId = Annotated[
+    str, Path(pattern=AGENT_ID_PATTERN, description="1 to 64 letters, digits, '.', '_' or '-'.", examples=["grace"])
+]
+
+router = APIRouter(prefix="/v1", tags=["agents"])
+
+
+@router.put(
+    "/agents/{agent_id}",
+    operation_id="put_agent",
+    response_model=AgentView,
+    responses={
+        201: {"model": AgentView, "description": "The agent was created."},
+        409: {"description": "The agent kept changing under concurrent writes; send the PUT again."},
+    },
+    summary="Create or replace an agent",
+    description=(
+        "Creates the agent (201) or replaces its profile (200); the load, the agent's open tickets, is kept. "
+        "A status change is published as `agent.status_changed`. An agent online with free capacity "
+        "is offered queued tickets at once, most urgent and oldest first. `working_hours` is validated "
+        "and stored but not yet used when assigning (a later issue does)."
+    ),
+)
+async def put_agent(agent_id: AgentId, profile: AgentProfile, roster: RosterDep, response: Response) -> AgentView:
+    try:
+        agent, created = await roster.put(agent_id, profile)
+    except ConcurrentAgentUpdate:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"agent {agent_id!r} changed concurrently; retry") from None
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return AgentView.of(agent)
+
+
+@router.get("/agents", operation_id="list_agents", response_model=list[AgentView], summary="The roster, by agent id")
+async def list_agents(roster: RosterDep) -> list[AgentView]:
+    return [AgentView.of(agent) for agent in await roster.agents()]
+
+
+@router.get(
+    "/agents/{agent_id}",
+    operation_id="get_agent",
+    response_model=AgentView,
+    responses={404: {"description": "No agent with this id."}},
+    summary="One agent",
+)
+async def get_agent(agent_id: AgentId, roster: RosterDep) -> AgentView:
+    agent = await roster.agent(agent_id)
+    if agent is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no agent {agent_id!r} on the roster")
+    return AgentView.of(agent)

@@ -1,0 +1,70 @@
+"""Composition root of the router: Mongo stores, the desk, the roster API and the faust tickets stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from helpdesk_events.runtime import EventRuntime
+from helpdesk_events.service import mongo_client, ops_router, ping_mongo
+from helpdesk_router import api
+from helpdesk_router.assignment import SERVICE
+from helpdesk_router.desk import AssignmentDesk
+from helpdesk_router.handlers import ticket_handlers
+from helpdesk_router.roster_service import RosterService
+from helpdesk_router.settings import Settings
+from helpdesk_router.store import MongoAssignmentBook, MongoRoster, MongoTicketQueue, create_indexes
+from helpdesk_router.stream import TicketStream
+
+
+def create_app(settings: Settings) -> FastAPI:
+    mongo = mongo_client(settings)
+    db = mongo[settings.mongodb_database]
+    roster = MongoRoster(db)
+
+    runtime = EventRuntime(settings, service=SERVICE, group_id=settings.router_consumer_group)
+    desk = AssignmentDesk(
+        roster=roster,
+        assignments=MongoAssignmentBook(db),
+        queue=MongoTicketQueue(db),
+        events=runtime.publisher,
+        queue_batch=settings.router_queue_batch,
+    )
+    runtime.subscribe(ticket_handlers(desk))  # the desk publishes through the runtime's publisher
+    roster_service = RosterService(roster=roster, events=runtime.publisher, desk=desk)
+
+    async def sweep() -> None:
+        """Whatever an earlier failure left: unsent status changes, queued tickets capacity could take."""
+        await roster_service.announce_pending()
+        await desk.offer_queue()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()  # topics first: faust does not create the topics it reads
+        stream = TicketStream(settings, runtime.dispatcher, sweep)
+        try:
+            await create_indexes(db)
+            await desk.reconcile()  # a crash may have left a load one too high
+            await sweep()
+            await stream.start()
+            yield
+        finally:
+            await stream.stop()
+            await runtime.stop()
+            await mongo.close()
+
+    app = FastAPI(
+        title="Help desk router",
+        description=(
+            "Keeps the agent roster and gives each new ticket to one online agent with free capacity and "
+            "the skills it needs (fewest open tickets first), or queues it until capacity frees."
+        ),
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.roster = roster_service
+    app.include_router(api.router)
+    app.include_router(ops_router({"kafka": runtime.publisher.check, "mongodb": lambda: ping_mongo(mongo)}))
+    return app

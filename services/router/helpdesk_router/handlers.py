@@ -1,0 +1,30 @@
+"""Handlers of the tickets stream: turn an event into a call on the desk.
+
+The dispatcher has already decoded and validated the envelope; decisions are the desk's.
+"""
+
+from __future__ import annotations
+
+from helpdesk_events import Envelope, EventPayload, TicketCreated, TicketStatusChanged
+from helpdesk_events.consumer import DeadLetter, Handler
+from helpdesk_router.assignment import CLOSING_STATUSES, Ticket
+from helpdesk_router.desk import AssignmentDesk
+
+
+def _ticket_id(envelope: Envelope) -> str:
+    if not envelope.ticket_id:
+        raise DeadLetter(f"{envelope.type} {envelope.id} has no ticket_id")
+    return envelope.ticket_id
+
+
+def ticket_handlers(desk: AssignmentDesk) -> dict[type[EventPayload], Handler]:
+    """The router's handlers of the tickets stream."""
+
+    async def on_ticket_created(envelope: Envelope[TicketCreated]) -> None:
+        await desk.ticket_created(Ticket(ticket_id=_ticket_id(envelope), priority=envelope.payload.priority))
+
+    async def on_ticket_status_changed(envelope: Envelope[TicketStatusChanged]) -> None:
+        if envelope.payload.to_status in CLOSING_STATUSES:
+            await desk.ticket_closed(_ticket_id(envelope))
+
+    return {TicketCreated: on_ticket_created, TicketStatusChanged: on_ticket_status_changed}

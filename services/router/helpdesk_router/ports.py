@@ -1,0 +1,94 @@
+"""What the router's desk needs from storage and from Kafka.
+
+Each store operation is atomic on its own; the desk orders them so that a crash or a
+replay between any two leaves nothing it cannot finish later (see desk.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Protocol
+
+from helpdesk_events import EventPayload
+from helpdesk_router.assignment import Assignment, QueueEntry, QueueState
+from helpdesk_router.roster import Agent, AgentProfile, StatusChange
+
+
+class ConcurrentAgentUpdate(Exception):
+    """Another writer kept changing the agent while this one tried to save it."""
+
+
+class EventSink(Protocol):
+    """Publishes one event and returns once Kafka has it (EventPublisher)."""
+
+    async def emit(
+        self, payload: EventPayload, *, ticket_id: str | None = None, event_id: uuid.UUID | None = None
+    ) -> object: ...
+
+
+class Roster(Protocol):
+    async def agents(self) -> list[Agent]:
+        """Every agent, by agent id."""
+        ...
+
+    async def agent(self, agent_id: str) -> Agent | None: ...
+
+    async def save(self, agent_id: str, profile: AgentProfile, now: datetime) -> tuple[Agent, bool]:
+        """Create or replace the profile, keeping the load; True when created.
+
+        Counts a status change (`status_changes`) so it can be announced; raises
+        ConcurrentAgentUpdate when it keeps losing a race with another writer.
+        """
+        ...
+
+    async def mark_status_announced(self, change: StatusChange) -> None:
+        """Record that `change` was told, unless a newer change came in meanwhile."""
+        ...
+
+    async def reserve(self, agent_id: str, required_skills: Iterable[str], now: datetime) -> bool:
+        """Take one unit of capacity if the agent is still online, has the skills and a free slot."""
+        ...
+
+    async def release(self, agent_id: str) -> None:
+        """Give one unit of capacity back (never below zero)."""
+        ...
+
+    async def reconcile_loads(self, open_tickets: Mapping[str, int]) -> dict[str, int]:
+        """Set each agent's load to its open tickets; returns the agents whose load was wrong."""
+        ...
+
+
+class AssignmentBook(Protocol):
+    async def assignment(self, ticket_id: str) -> Assignment | None: ...
+
+    async def claim(self, assignment: Assignment) -> bool:
+        """Record the assignment unless the ticket already has one; True if this one was recorded."""
+        ...
+
+    async def mark_announced(self, ticket_id: str) -> None: ...
+
+    async def close(self, ticket_id: str, now: datetime) -> Assignment | None:
+        """Close the ticket's open assignment; the one closed, or None when none was open."""
+        ...
+
+    async def open_tickets_by_agent(self) -> dict[str, int]: ...
+
+
+class TicketQueue(Protocol):
+    async def entry(self, ticket_id: str) -> QueueEntry | None: ...
+
+    async def add(self, entry: QueueEntry) -> QueueEntry:
+        """Queue the ticket unless it already has an entry; the stored entry either way."""
+        ...
+
+    async def mark_announced(self, ticket_id: str) -> None: ...
+
+    async def settle(self, ticket_id: str, state: QueueState) -> None:
+        """A waiting ticket leaves the queue (assigned or withdrawn)."""
+        ...
+
+    async def waiting(self, limit: int) -> list[QueueEntry]:
+        """Waiting tickets, most urgent first, then oldest first."""
+        ...
