@@ -37,11 +37,11 @@ from devtools.servers import (
 SERVICES: dict[str, int] = {"intake": 8001, "router": 8002, "sla": 8003, "feedback": 8004, "notifier": 8005}
 RUN_DIR = Path(".run")
 DEMO_AGENTS = [
-    {"agent_id": "ada", "name": "Ada Lovelace", "email": "ada@helpdesk.local", "slack_user_id": "U0ADA",
+    {"agent_id": "ada", "name": "Ada Lovelace", "email": "ada@example.com", "slack_user_id": "U0ADA",
      "skills": ["billing", "english"], "capacity": 5, "status": "online", "teams": ["billing"]},
-    {"agent_id": "grace", "name": "Grace Hopper", "email": "grace@helpdesk.local", "slack_user_id": "U0GRACE",
+    {"agent_id": "grace", "name": "Grace Hopper", "email": "grace@example.com", "slack_user_id": "U0GRACE",
      "skills": ["technical", "english"], "capacity": 5, "status": "online", "teams": ["technical"]},
-    {"agent_id": "alan", "name": "Alan Turing", "email": "alan@helpdesk.local", "slack_user_id": "U0ALAN",
+    {"agent_id": "alan", "name": "Alan Turing", "email": "alan@example.com", "slack_user_id": "U0ALAN",
      "skills": ["technical", "french"], "capacity": 3, "status": "away", "teams": ["technical"]},
 ]
 
@@ -168,6 +168,7 @@ def _servers(stack: ExitStack, run_dir: Path) -> Iterator[tuple[str, str]]:
 
 
 def up(run_dir: Path, seed: bool) -> int:
+    run_dir = run_dir.resolve()  # servers run with their log folder as working directory
     run_dir.mkdir(parents=True, exist_ok=True)
     pid_file = run_dir / "platform.pid"
     if pid_file.exists() and _alive(int(pid_file.read_text())):

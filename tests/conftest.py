@@ -8,6 +8,8 @@ real Apache Kafka and MongoDB); the embedded ones are used otherwise.
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -17,6 +19,16 @@ from devtools.fake_slack import FakeSlack
 from devtools.servers import EmbeddedKafka, EmbeddedMongo, EmbeddedRedis, SmtpCapture
 
 SLACK_TEST_TOKEN = "xoxb-test-token"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A SIGTERM (a CI timeout, `timeout`) stops the run like Ctrl-C, so the server fixtures still stop their servers."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""Throughput, latency and memory figures of the embedded stack (`make bench`)."""

@@ -1,0 +1,245 @@
+"""`make bench`: figures for the whole platform on the embedded stack, printed and written as JSON.
+
+- broker ceiling: a plain aiokafka produce-and-consume loop on the same broker (500-byte records, acks=all);
+- intake accept rate: concurrent POST /v1/tickets, each answered after Kafka acknowledged;
+- end to end: from POST to the Slack message recorded by the fake Slack Web API, at fixed offered loads;
+- memory: peak resident size of each service process.
+
+Figures only, no pass/fail: targets are read from the table by people.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from devtools.fake_slack import FakeSlack
+from devtools.platform import SERVICES, Platform
+from devtools.servers import EmbeddedKafka, EmbeddedMongo, EmbeddedRedis, SmtpCapture, free_port
+
+RESULTS = Path(__file__).parent / "results"
+TOKEN = "xoxb-bench"
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def broker_ceiling(bootstrap: str, count: int) -> dict:
+    topic = f"bench-ceiling-{uuid.uuid4().hex[:6]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, 6, 1)])
+    await admin.close()
+    value = b"x" * 500
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await producer.start()
+    await consumer.start()
+    consumer.assign([TopicPartition(topic, p) for p in range(6)])
+    await consumer.seek_to_beginning()
+    received = 0
+
+    async def consume() -> None:
+        nonlocal received
+        while received < count:
+            batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+            received += sum(len(records) for records in batches.values())
+
+    started = time.perf_counter()
+    reader = asyncio.create_task(consume())
+    pending = [await producer.send(topic, value, key=str(n).encode()) for n in range(count)]
+    await asyncio.gather(*pending)
+    produced_at = time.perf_counter()
+    await reader
+    finished = time.perf_counter()
+    await producer.stop()
+    await consumer.stop()
+    return {
+        "records": count,
+        "produce_per_second": round(count / (produced_at - started)),
+        "pass_through_per_second": round(count / (finished - started)),
+    }
+
+
+def ticket_body(n: int) -> dict:
+    return {
+        "subject": f"Bench ticket {n}",
+        "body": "My order has not arrived yet and the tracking page shows nothing. " * 3,
+        "requester": {"email": f"customer{n}@bench.example", "name": f"Customer {n}"},
+        "tags": ["bench"],
+    }
+
+
+async def intake_accept_rate(intake: str, count: int, concurrency: int) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(count):
+        queue.put_nowait(n)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        while not queue.empty():
+            n = queue.get_nowait()
+            sent = time.perf_counter()
+            response = await client.post(f"{intake}/v1/tickets", json=ticket_body(n))
+            latencies.append(time.perf_counter() - sent)
+            errors += response.status_code != 201
+
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return {
+        "tickets": count,
+        "concurrency": concurrency,
+        "accepted_per_second": round(count / elapsed),
+        "errors": errors,
+        "latency_ms": {k: round(percentile(latencies, q) * 1000, 1) for k, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
+    }
+
+
+async def end_to_end(intake: str, slack: FakeSlack, rate: int, seconds: float) -> dict:
+    """Offer `rate` tickets per second; latency = Slack call recorded minus POST sent."""
+    sent_at: dict[str, float] = {}
+    total = int(rate * seconds)
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
+
+        async def post(n: int) -> None:
+            wall = time.time()
+            response = await client.post(f"{intake}/v1/tickets", json=ticket_body(n))
+            if response.status_code == 201:
+                sent_at[response.json()["ticket_id"]] = wall
+
+        started = time.perf_counter()
+        tasks = []
+        for n in range(total):
+            delay = started + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(post(n)))
+        await asyncio.gather(*tasks)
+    latencies: dict[str, float] = {}
+    deadline = time.monotonic() + 120
+    while len(latencies) < len(sent_at) and time.monotonic() < deadline:
+        for call in slack.calls("chat.postMessage"):
+            text = json.dumps(call["body"])
+            for ticket_id, wall in sent_at.items():
+                if ticket_id not in latencies and ticket_id in text:
+                    latencies[ticket_id] = call["at"] - wall
+        await asyncio.sleep(0.5)
+    values = list(latencies.values())
+    return {
+        "offered_per_second": rate,
+        "tickets": total,
+        "accepted": len(sent_at),
+        "announced_in_slack": len(values),
+        "latency_ms": {k: round(percentile(values, q) * 1000, 1) for k, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
+        "mean_ms": round(statistics.fmean(values) * 1000, 1) if values else None,
+    }
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+async def seed_agents(router: str, count: int) -> None:
+    async with httpx.AsyncClient(timeout=30) as client:
+        for n in range(count):
+            response = await client.put(
+                f"{router}/v1/agents/bench-{n}",
+                json={"name": f"Agent {n}", "email": f"agent{n}@bench.example", "slack_user_id": f"UBENCH{n}",
+                      "skills": ["english"], "capacity": 100_000, "status": "online"},
+            )
+            response.raise_for_status()
+
+
+async def run(args: argparse.Namespace) -> dict:
+    results: dict = {"started_at": datetime.now(UTC).isoformat(), "machine": {"cpus": os.cpu_count()}}
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp, EmbeddedKafka() as kafka, EmbeddedMongo() as mongo, \
+            EmbeddedRedis() as redis, SmtpCapture() as smtp, FakeSlack(token=TOKEN) as slack:
+        print("broker ceiling ...", flush=True)
+        results["broker_ceiling"] = await broker_ceiling(kafka.bootstrap_servers, args.ceiling_records)
+        platform = Platform(
+            kafka_bootstrap_servers=kafka.bootstrap_servers, mongodb_url=mongo.url, redis_url=redis.url,
+            smtp_host=smtp.host, smtp_port=smtp.port, run_dir=Path(tmp),
+            ports={name: free_port() for name in SERVICES},
+            env={"SLACK_API_URL": slack.url, "SLACK_BOT_TOKEN": TOKEN, "LOG_LEVEL": "WARNING"},
+        )
+        try:
+            print("starting the five services ...", flush=True)
+            platform.start()
+            await seed_agents(platform.url("router"), args.agents)
+            print("intake accept rate ...", flush=True)
+            results["intake"] = await intake_accept_rate(platform.url("intake"), args.tickets, args.concurrency)
+            results["end_to_end"] = []
+            for rate in args.rates:
+                print(f"end to end at {rate} tickets/s ...", flush=True)
+                slack.clear_calls()
+                results["end_to_end"].append(await end_to_end(platform.url("intake"), slack, rate, args.seconds))
+            results["peak_rss_mb"] = {name: peak_rss_mb(process.pid) for name, process in platform.processes.items()}
+        finally:
+            platform.stop()
+    return results
+
+
+def print_table(results: dict) -> None:
+    ceiling = results["broker_ceiling"]["pass_through_per_second"]
+    intake = results["intake"]
+    print()
+    print(f"broker pass-through (aiokafka, 500 B, acks=all): {ceiling:>7} records/s "
+          f"(produce alone {results['broker_ceiling']['produce_per_second']}/s)")
+    print(f"intake accepted tickets:                          {intake['accepted_per_second']:>7} /s "
+          f"= {100 * intake['accepted_per_second'] / ceiling:.1f}% of the broker; "
+          f"p50 {intake['latency_ms']['p50']} ms, p99 {intake['latency_ms']['p99']} ms, errors {intake['errors']}")
+    print()
+    print(f"{'offered/s':>10} {'accepted':>9} {'in Slack':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    for row in results["end_to_end"]:
+        lat = row["latency_ms"]
+        print(f"{row['offered_per_second']:>10} {row['accepted']:>9} {row['announced_in_slack']:>9} "
+              f"{lat['p50']:>8} {lat['p95']:>8} {lat['p99']:>8}")
+    print()
+    print("peak resident memory (MB): " + ", ".join(f"{k} {v}" for k, v in results["peak_rss_mb"].items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ceiling-records", type=int, default=20_000)
+    parser.add_argument("--tickets", type=int, default=1_000, help="tickets for the accept-rate run")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--agents", type=int, default=20)
+    parser.add_argument("--rates", type=int, nargs="+", default=[20, 50])
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each fixed-load run")
+    args = parser.parse_args(argv)
+    results = asyncio.run(run(args))
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print_table(results)
+    print(f"\nwritten to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
