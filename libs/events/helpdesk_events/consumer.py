@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+import aiokafka.errors
+import pymongo.errors
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from opentelemetry import trace
 
@@ -28,6 +30,20 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("helpdesk_events")
 
 Handler = Callable[[Envelope], Awaitable[None]]
+
+# A store or broker that is down says nothing about the event: such failures keep the record
+# uncommitted and are retried until the dependency is back, never dead-lettered.
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    TimeoutError,
+    pymongo.errors.ConnectionFailure,
+    aiokafka.errors.KafkaConnectionError,
+    aiokafka.errors.KafkaTimeoutError,
+)
+
+
+class DependencyUnavailable(Exception):
+    """A handler kept failing because a store or broker is unreachable; the record must be read again."""
 
 
 class DeadLetterSink(Protocol):
@@ -65,8 +81,10 @@ class EventDispatcher:
 
     Undecodable or invalid records go to the dead-letter topic at once; a handler
     that keeps failing is retried with backoff and then dead-lettered, so one bad
-    message never stops a consumer. If even the dead-letter topic cannot be
-    written, the error propagates and the caller must not commit the offset.
+    message never stops a consumer. A handler that keeps failing because a store
+    or broker is unreachable raises `DependencyUnavailable` instead, as does a
+    dead-letter topic that cannot be written: the caller must not commit the
+    offset and reads the record again later, so an outage loses nothing.
     """
 
     def __init__(
@@ -79,6 +97,7 @@ class EventDispatcher:
         dead_letter_topic: str,
         max_attempts: int = 5,
         retry_backoff_seconds: float = 0.2,
+        infrastructure_errors: tuple[type[BaseException], ...] = INFRASTRUCTURE_ERRORS,
     ) -> None:
         self._service = service
         self._group_id = group_id
@@ -87,6 +106,7 @@ class EventDispatcher:
         self._dead_letter_topic = dead_letter_topic
         self._max_attempts = max_attempts
         self._backoff = retry_backoff_seconds
+        self._infrastructure_errors = infrastructure_errors
 
     def register(self, handlers: Mapping[type[EventPayload], Handler]) -> None:
         """Add handlers (before consuming starts), e.g. ones that need the runtime's own publisher."""
@@ -131,6 +151,8 @@ class EventDispatcher:
                     return await self._dead_letter(record, "rejected", str(error), event_type)
                 except Exception as error:  # one bad event must not stop the consumer
                     if attempt == self._max_attempts:
+                        if isinstance(error, self._infrastructure_errors):
+                            raise DependencyUnavailable(f"{event_type} {envelope.id}: {error!r}") from error
                         log.exception("handler for %s %s failed %d times", event_type, envelope.id, attempt)
                         return await self._dead_letter(record, "handler_failed", repr(error), event_type)
                     HANDLER_RETRIES.labels(self._service, event_type).inc()
@@ -246,9 +268,9 @@ class EventConsumer:
                         headers=tuple(record.headers or ()),
                     )
                 )
-            except Exception:
-                # Not even the dead-letter topic took it: keep the offset, read it again later.
-                log.exception("could not process or dead-letter %s@%d; will retry", partition, record.offset)
+            except Exception as error:
+                # A dependency is down, or not even the dead-letter topic took it: keep the offset, read it again.
+                log.warning("could not process %s@%d (%r); will retry", partition, record.offset, error)
                 consumer.seek(partition, record.offset)
                 await asyncio.sleep(1.0)
                 break

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping
 
-from helpdesk_events.consumer import EventConsumer, EventDispatcher, Handler
+from helpdesk_events.consumer import INFRASTRUCTURE_ERRORS, EventConsumer, EventDispatcher, Handler
 from helpdesk_events.envelope import EventPayload
 from helpdesk_events.kafka import ensure_topics
 from helpdesk_events.publisher import EventPublisher
@@ -31,6 +31,7 @@ class EventRuntime:
         group_id: str,
         topics: Iterable[Topic] = (),
         handlers: Mapping[type[EventPayload], Handler] | None = None,
+        infrastructure_errors: tuple[type[BaseException], ...] = (),
     ) -> None:
         self.settings = settings
         self.kafka = settings.kafka(client_id=service)
@@ -42,6 +43,7 @@ class EventRuntime:
             dead_letters=self.publisher,
             dead_letter_topic=self.kafka.topics.name(Topic.DEAD_LETTER),
             max_attempts=settings.consumer_max_attempts,
+            infrastructure_errors=INFRASTRUCTURE_ERRORS + infrastructure_errors,
         )
         self._topics = list(topics)
         self.consumer = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TypeVar
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Response

@@ -1,7 +1,6 @@
 """Run the notifier: `python -m helpdesk_notifier` (or `helpdesk-notifier`)."""
 
 from helpdesk_events.service import run_service
-
 from helpdesk_notifier.bootstrap import SERVICE, create_app
 from helpdesk_notifier.settings import Settings
 

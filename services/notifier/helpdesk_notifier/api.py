@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from helpdesk_events import DeliveryChannel
-
 from helpdesk_notifier.deliveries import Delivery, DeliveryKind, DeliveryStatus
 from helpdesk_notifier.delivery_store import MongoDeliveryStore
 

@@ -6,13 +6,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import redis.exceptions
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from helpdesk_events import TicketAssigned, TicketCreated, Topic
 from helpdesk_events.runtime import EventRuntime
 from helpdesk_events.service import ReadinessCheck, mongo_client, ops_router, ping_mongo
-
 from helpdesk_notifier import api
 from helpdesk_notifier.deliverer import Deliverer
 from helpdesk_notifier.delivery_guard import RedisDeliveryGuard
@@ -27,6 +27,8 @@ from helpdesk_notifier.smtp import SmtpMailer
 from helpdesk_notifier.ticket_projection import MongoTicketProjection
 
 SERVICE = "notifier"
+# Redis down means "try this event again later", never "this event is bad".
+REDIS_OUTAGES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 CONSUMER_GROUP = "notifier"
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:  # unwinds in reverse order, also when a start fails
-            runtime = EventRuntime(settings, service=SERVICE, group_id=CONSUMER_GROUP, topics=[Topic.TICKETS])
+            runtime = EventRuntime(
+                settings,
+                service=SERVICE,
+                group_id=CONSUMER_GROUP,
+                topics=[Topic.TICKETS],
+                infrastructure_errors=REDIS_OUTAGES,
+            )
 
             mongo = mongo_client(settings)
             stack.push_async_callback(mongo.close)

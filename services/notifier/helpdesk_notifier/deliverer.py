@@ -26,7 +26,6 @@ from typing import NoReturn
 from helpdesk_events import NotificationFailed, NotificationSent
 from helpdesk_events.consumer import DeadLetter
 from helpdesk_events.publisher import EventPublisher
-
 from helpdesk_notifier.deliveries import (
     Delivery,
     DeliveryRequest,

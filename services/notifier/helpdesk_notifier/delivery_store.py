@@ -10,7 +10,6 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from helpdesk_events import DeliveryChannel
-
 from helpdesk_notifier.deliveries import Delivery, DeliveryKind, DeliveryRequest, DeliveryStatus
 
 

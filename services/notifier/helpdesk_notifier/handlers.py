@@ -10,7 +10,6 @@ from email.utils import make_msgid, parseaddr
 
 from helpdesk_events import DeliveryChannel, Envelope, TicketAssigned, TicketCreated
 from helpdesk_events.consumer import DeadLetter
-
 from helpdesk_notifier.deliverer import Deliverer
 from helpdesk_notifier.deliveries import Delivery, DeliveryKind, DeliveryRequest
 from helpdesk_notifier.messages import (

@@ -16,7 +16,6 @@ from enum import StrEnum
 from typing import Any
 
 from helpdesk_events import Channel, TicketAssigned, TicketCreated
-
 from helpdesk_notifier.ports import ChatMessage
 
 # Slack's limits: header text 150 characters, a section's text 3,000, a field's 2,000.

@@ -6,13 +6,13 @@ import asyncio
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
+
 from helpdesk_events import Envelope, TicketStatusChanged, Topic
 from helpdesk_events.consumer import EventConsumer
 from helpdesk_events.runtime import EventRuntime
 from helpdesk_events.settings import ServiceSettings
 from helpdesk_events.tracing import configure_tracing
-from opentelemetry import trace
-
 from tests.support.kafka import EventTap
 
 pytestmark = pytest.mark.integration
@@ -148,3 +148,35 @@ async def test_consumer_stop_is_prompt_when_idle(kafka_bootstrap: str, topic_pre
     await runtime.stop()
     assert not runtime.consumer.running
     assert loop.time() - started < 8  # inside Kubernetes' default grace period with room to spare
+
+
+async def test_an_outage_longer_than_the_retries_loses_nothing(kafka_bootstrap: str, topic_prefix: str) -> None:
+    """The store is 'down' for 5 calls, more than the 2 attempts a record gets: the record is read again
+    until the store answers, in order with the events after it, and nothing is dead-lettered."""
+    calls = 0
+    handled: list[str] = []
+
+    async def store_down_for_a_while(envelope: Envelope) -> None:
+        nonlocal calls
+        calls += 1
+        if calls <= 5:
+            raise ConnectionError("mongodb unreachable")
+        handled.append(envelope.payload.to_status)
+
+    config = settings(kafka_bootstrap, topic_prefix)
+    runtime = EventRuntime(
+        config, service="test", group_id="g5", topics=[Topic.TICKETS], handlers={TicketStatusChanged: store_down_for_a_while}
+    )
+    await runtime.start()
+    try:
+        async with EventTap(kafka_bootstrap, f"{topic_prefix}deadletter") as dead:
+            await runtime.publisher.emit(status("open"), ticket_id="T-1")
+            await runtime.publisher.emit(status("solved"), ticket_id="T-1")
+            for _ in range(200):
+                if len(handled) == 2:
+                    break
+                await asyncio.sleep(0.1)
+            assert dead.records == []
+    finally:
+        await runtime.stop()
+    assert handled == ["open", "solved"]

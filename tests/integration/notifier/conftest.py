@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+
+from devtools.fake_slack import FakeSlack
+from devtools.servers import SmtpCapture
 from helpdesk_events import Topic
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_notifier.bootstrap import create_app
 from helpdesk_notifier.settings import Settings
-
-from devtools.fake_slack import FakeSlack
-from devtools.servers import SmtpCapture
 from tests.conftest import SLACK_TEST_TOKEN
 from tests.support.apps import running_app, settings_for_test
 from tests.support.kafka import EventTap

@@ -7,9 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 
-from helpdesk_events import Envelope, Requester, TicketAssigned, TicketCreated, new_envelope
-
 from devtools.fake_slack import FakeSlack
+from helpdesk_events import Envelope, Requester, TicketAssigned, TicketCreated, new_envelope
 
 
 def new_ticket_id() -> str:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import pytest
+from pymongo import AsyncMongoClient
+
+from devtools.fake_slack import FakeSlack
+from devtools.servers import SmtpCapture
 from helpdesk_events import DeliveryChannel, Envelope, encode
 from helpdesk_notifier.deliveries import DeliveryKind, DeliveryRequest
 from helpdesk_notifier.delivery_store import MongoDeliveryStore
 from helpdesk_notifier.messages import compose_acknowledgement, compose_assignment
 from helpdesk_notifier.settings import Settings
-from pymongo import AsyncMongoClient
-
-from devtools.fake_slack import FakeSlack
-from devtools.servers import SmtpCapture
 from tests.integration.notifier.events import (
     mail_for,
     new_slack_user_id,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 import pytest
-from helpdesk_events import Envelope, encode
-from helpdesk_notifier.settings import Settings
 
 from devtools.fake_slack import FakeSlack
 from devtools.servers import SmtpCapture
+from helpdesk_events import Envelope, encode
+from helpdesk_notifier.settings import Settings
 from tests.conftest import SLACK_TEST_TOKEN
 from tests.integration.notifier.conftest import RunningNotifier
 from tests.integration.notifier.events import (

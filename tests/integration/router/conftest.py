@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+
 from helpdesk_events import Topic, TopicNames
 from helpdesk_events.kafka import ensure_topics
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_router.settings import Settings
-
 from tests.support.apps import drop_database, settings_for_test
 from tests.support.kafka import EventTap
 

@@ -9,6 +9,8 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
 from helpdesk_events import (
     Envelope,
     Priority,
@@ -22,8 +24,6 @@ from helpdesk_events import (
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_router.bootstrap import create_app
 from helpdesk_router.settings import Settings
-from prometheus_client.parser import text_string_to_metric_families
-
 from tests.support.apps import running_app
 from tests.support.kafka import EventTap
 

@@ -4,10 +4,10 @@ the queue when everyone is full, and free their agent's slot when solved."""
 from __future__ import annotations
 
 import pytest
+
 from helpdesk_events import Priority
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_router.settings import Settings
-
 from tests.integration.router.helpers import (
     agent,
     assigned,

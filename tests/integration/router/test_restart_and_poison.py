@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from aiokafka import AIOKafkaProducer
+
 from helpdesk_events import Topic, TopicNames
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_router.settings import Settings
-
 from tests.integration.router.helpers import (
     agent,
     assigned,

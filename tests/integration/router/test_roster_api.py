@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from helpdesk_router.settings import Settings
 
+from helpdesk_router.settings import Settings
 from tests.integration.router.helpers import agent, put_agent, running_router
 from tests.support.kafka import EventTap
 

@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
 from helpdesk_events import AgentStatus, Priority
 from helpdesk_router.assignment import Assignment, AssignmentState, QueueEntry, QueueState, Ticket
 from helpdesk_router.roster import StatusChange
 from helpdesk_router.store import MongoAssignmentBook, MongoRoster, MongoTicketQueue, create_indexes
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
-
 from tests.unit.router.doubles import profile
 
 pytestmark = pytest.mark.integration

@@ -6,13 +6,13 @@ import asyncio
 import re
 
 import pytest
+
 from helpdesk_events import FeedbackReceived, TicketStatusChanged
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_feedback.bootstrap import create_app as create_feedback
 from helpdesk_feedback.settings import Settings as FeedbackSettings
 from helpdesk_sla.bootstrap import create_app as create_sla
 from helpdesk_sla.settings import Settings as SlaSettings
-
 from tests.support.apps import running_app, settings_for_test
 
 pytestmark = pytest.mark.integration

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from pydantic import ValidationError
+
 from helpdesk_events import (
     AgentStatusChanged,
     EventDecodeError,
@@ -22,8 +24,6 @@ from helpdesk_events import (
 )
 from helpdesk_events.export import asyncapi_document, event_schema, rendered_files
 from helpdesk_events.topics import Topic, TopicNames
-from pydantic import ValidationError
-
 from tests.support.samples import sample_payloads
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "events"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+
 from helpdesk_events import Envelope, TicketCreated, TicketStatusChanged, encode, new_envelope
 from helpdesk_events.consumer import ConsumedRecord, DeadLetter, EventDispatcher, Outcome
-
 from tests.support.samples import sample_payloads
 
 
@@ -122,3 +122,31 @@ async def test_when_even_the_dead_letter_topic_fails_the_error_reaches_the_calle
     """The consumer must then keep the offset and read the record again, so nothing is lost."""
     with pytest.raises(ConnectionError):
         await dispatcher({TicketCreated: lambda e: None}, InMemoryDeadLetters(fail=True)).dispatch(record(b"garbage"))
+
+
+@pytest.mark.parametrize("outage", [ConnectionError("refused"), TimeoutError()])
+async def test_a_handler_failing_on_an_unreachable_dependency_is_not_dead_lettered(outage: Exception) -> None:
+    """A MongoDB or Redis outage says nothing about the event: it must be read again, not parked."""
+    from helpdesk_events.consumer import DependencyUnavailable
+
+    async def store_down(envelope: Envelope) -> None:
+        raise outage
+
+    sink = InMemoryDeadLetters()
+    with pytest.raises(DependencyUnavailable):
+        await dispatcher({TicketCreated: store_down}, sink, attempts=2).dispatch(record(created()))
+    assert sink.records == []
+
+
+async def test_pymongo_connection_failures_count_as_an_outage() -> None:
+    from pymongo.errors import ServerSelectionTimeoutError
+
+    from helpdesk_events.consumer import DependencyUnavailable
+
+    async def mongo_down(envelope: Envelope) -> None:
+        raise ServerSelectionTimeoutError("no servers")
+
+    sink = InMemoryDeadLetters()
+    with pytest.raises(DependencyUnavailable):
+        await dispatcher({TicketCreated: mongo_down}, sink, attempts=2).dispatch(record(created()))
+    assert sink.records == []

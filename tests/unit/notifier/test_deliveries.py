@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+
 from helpdesk_events import DeliveryChannel
 from helpdesk_notifier.deliveries import (
     Delivery,

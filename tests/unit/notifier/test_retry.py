@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from helpdesk_notifier.ports import PermanentDeliveryError, TransientDeliveryError
 from helpdesk_notifier.retry import GiveUp, Retry, RetryPolicy, http_failure, parse_retry_after, smtp_failure
 

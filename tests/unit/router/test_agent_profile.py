@@ -6,8 +6,9 @@ import re
 from typing import Any
 
 import pytest
-from helpdesk_router.roster import AGENT_ID_PATTERN, AgentProfile
 from pydantic import ValidationError
+
+from helpdesk_router.roster import AGENT_ID_PATTERN, AgentProfile
 
 VALID: dict[str, Any] = {
     "name": "Grace Hopper",

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from helpdesk_router.bootstrap import create_app
 from helpdesk_router.settings import Settings
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from helpdesk_events import AgentStatus
 from helpdesk_router.assignment import choose_agent, why_nobody_fits
 from helpdesk_router.roster import Agent
-
 from tests.unit.router.doubles import profile
 
 EARLY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

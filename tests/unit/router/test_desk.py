@@ -6,6 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from helpdesk_events import (
     AgentStatus,
     Priority,
@@ -17,7 +18,6 @@ from helpdesk_events import (
 from helpdesk_router.assignment import Assignment, AssignmentState, QueueState, Ticket
 from helpdesk_router.desk import AssignmentDesk
 from helpdesk_router.roster_service import RosterService
-
 from tests.unit.router.doubles import (
     InMemoryAssignmentBook,
     InMemoryRoster,

@@ -8,11 +8,11 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass
 
-from helpdesk_events import AgentStatus, Priority
-from helpdesk_router.assignment import AssignmentState, QueueState, Ticket
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpdesk_events import AgentStatus, Priority
+from helpdesk_router.assignment import AssignmentState, QueueState, Ticket
 from tests.unit.router.test_desk import Router
 
 AGENTS = ("ada", "bob", "cy")

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+
 from helpdesk_events.consumer import ConsumedRecord, Outcome
 from helpdesk_router.settings import Settings
 from helpdesk_router.stream import TicketStream, dispatch_until_done
