@@ -251,8 +251,10 @@ class EventConsumer:
                 log.exception("fetch failed in %s; retrying", self._group_id)
                 await asyncio.sleep(1.0)
                 continue
-            for partition, records in batches.items():
-                await self._process_partition(consumer, partition, records)
+            # Order matters within a partition (one ticket's events), not across partitions.
+            await asyncio.gather(
+                *(self._process_partition(consumer, partition, records) for partition, records in batches.items())
+            )
 
     async def _process_partition(self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list) -> None:
         next_offset: int | None = None
