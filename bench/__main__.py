@@ -215,6 +215,7 @@ async def run(args: argparse.Namespace) -> dict:
             kafka_bootstrap_servers=kafka.bootstrap_servers, mongodb_url=mongo.url, redis_url=redis.url,
             smtp_host=smtp.host, smtp_port=smtp.port, run_dir=logs,
             ports={name: free_port() for name in SERVICES},
+        email_smtp_port=free_port(),
             env={"SLACK_API_URL": slack.url, "SLACK_BOT_TOKEN": TOKEN, "LOG_LEVEL": "WARNING"},
         )
         try:

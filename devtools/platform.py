@@ -91,6 +91,7 @@ class Platform:
     smtp_port: int
     run_dir: Path
     ports: dict[str, int] = field(default_factory=lambda: dict(SERVICES))
+    email_smtp_port: int = 2525  # intake's inbound SMTP listener
     env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
 
@@ -101,6 +102,7 @@ class Platform:
             "REDIS_URL": self.redis_url,
             "SMTP_HOST": self.smtp_host,
             "SMTP_PORT": str(self.smtp_port),
+            "EMAIL_SMTP_PORT": str(self.email_smtp_port),
             # The embedded broker lets a consumer group join after half the session timeout.
             "KAFKA_SESSION_TIMEOUT_MS": "3000",
             "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
@@ -253,6 +255,7 @@ def _print_urls(platform: Platform, servers: dict[str, str], seeded: bool) -> No
         f"  mongodb   {servers['mongodb']}",
         f"  redis     {servers['redis']}",
         f"  smtp      {servers['smtp']}" + ("" if os.environ.get("SMTP_HOST") else "   (captured into .run/mail)"),
+        f"  inbound   smtp://{HOST}:{platform.email_smtp_port}   (mail sent here opens or threads tickets)",
         "",
         "Try it:",
         f"  curl -s -X POST {platform.url('intake')}/v1/tickets -H 'Content-Type: application/json' \\",

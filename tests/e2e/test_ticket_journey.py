@@ -38,6 +38,7 @@ def platform(
         smtp_port=smtp_capture.port,
         run_dir=Path(tmp_path_factory.mktemp("platform")),
         ports={name: free_port() for name in SERVICES},
+        email_smtp_port=free_port(),
         env={
             "KAFKA_TOPIC_PREFIX": prefix,
             "SLACK_API_URL": fake_slack.url,

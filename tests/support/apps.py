@@ -9,8 +9,9 @@ from typing import Any, TypeVar
 import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from helpdesk_events.settings import ServiceSettings
 from pymongo import AsyncMongoClient
+
+from helpdesk_events.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
 

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+
 from helpdesk_events import Envelope, EventDecodeError, decode
 
 

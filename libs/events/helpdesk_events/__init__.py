@@ -6,7 +6,10 @@ registry knows every (type, version) pair and parses raw records back into
 typed envelopes.
 """
 
+from helpdesk_events.agent import AgentStatus, AgentStatusChanged
 from helpdesk_events.envelope import Envelope, EventPayload, new_envelope
+from helpdesk_events.feedback import FeedbackReceived, SurveyKind, SurveySent
+from helpdesk_events.notification import DeliveryChannel, NotificationFailed, NotificationSent
 from helpdesk_events.registry import (
     EventDecodeError,
     UnknownEventType,
@@ -15,10 +18,6 @@ from helpdesk_events.registry import (
     event_classes,
     payload_class,
 )
-from helpdesk_events.topics import Topic, TopicNames
-from helpdesk_events.agent import AgentStatus, AgentStatusChanged
-from helpdesk_events.feedback import FeedbackReceived, SurveyKind, SurveySent
-from helpdesk_events.notification import DeliveryChannel, NotificationFailed, NotificationSent
 from helpdesk_events.sla import (
     SlaBreached,
     SlaMet,
@@ -29,11 +28,14 @@ from helpdesk_events.sla import (
     SlaWarning,
 )
 from helpdesk_events.ticket import (
+    AssignmentAnswer,
+    Attachment,
     AuthorKind,
     Channel,
     Priority,
     Requester,
     TicketAssigned,
+    TicketAssignmentAnswered,
     TicketCreated,
     TicketMessageAdded,
     TicketQueued,
@@ -42,10 +44,13 @@ from helpdesk_events.ticket import (
     TicketTriaged,
     TicketUnassigned,
 )
+from helpdesk_events.topics import Topic, TopicNames
 
 __all__ = [
     "AgentStatus",
     "AgentStatusChanged",
+    "AssignmentAnswer",
+    "Attachment",
     "AuthorKind",
     "Channel",
     "DeliveryChannel",
@@ -67,6 +72,7 @@ __all__ = [
     "SurveyKind",
     "SurveySent",
     "TicketAssigned",
+    "TicketAssignmentAnswered",
     "TicketCreated",
     "TicketMessageAdded",
     "TicketQueued",

@@ -43,6 +43,14 @@ class AuthorKind(StrEnum):
     SYSTEM = "system"
 
 
+class AssignmentAnswer(StrEnum):
+    """What an agent said to a ticket the router gave them."""
+
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REASSIGN_REQUESTED = "reassign_requested"
+
+
 class Requester(BaseModel):
     """The customer who asked."""
 
@@ -50,6 +58,17 @@ class Requester(BaseModel):
 
     email: str = Field(description="Requester's email address.")
     name: str | None = Field(default=None, description="Display name, when known.")
+
+
+class Attachment(BaseModel):
+    """A file that came with a customer message: recorded, not carried (the bytes stay out of Kafka)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", json_schema_serialization_defaults_required=True)
+
+    filename: str | None = Field(default=None, description="The name the sender gave it, when any.")
+    content_type: str = Field(description="MIME type, e.g. application/pdf.")
+    size: int = Field(ge=0, description="Size in bytes, decoded.")
+    too_large: bool = Field(default=False, description="Over the channel's attachment size limit.")
 
 
 class TicketCreated(EventPayload):
@@ -64,6 +83,7 @@ class TicketCreated(EventPayload):
     message_id: str = Field(description="Id of the first message (channel message id or generated).")
     priority: Priority = Priority.NORMAL
     tags: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = Field(default=(), description="Files that came with the message.")
 
 
 class TicketMessageAdded(EventPayload):
@@ -77,6 +97,7 @@ class TicketMessageAdded(EventPayload):
     channel: Channel
     body: str
     public: bool = Field(default=True, description="False for an agent's internal note.")
+    attachments: tuple[Attachment, ...] = Field(default=(), description="Files that came with the message.")
 
 
 class TicketStatusChanged(EventPayload):
@@ -134,3 +155,17 @@ class TicketUnassigned(EventPayload):
 
     agent_id: str
     reason: str
+
+
+class TicketAssignmentAnswered(EventPayload):
+    event_type = "ticket.assignment_answered"
+    topic = Topic.TICKETS
+    summary = (
+        "The assigned agent accepted or declined the ticket, or asked for it to be reassigned "
+        "(a Slack button, say); the router acts on declines and reassignment requests."
+    )
+
+    answer: AssignmentAnswer
+    agent_id: str | None = Field(default=None, description="The agent's id, when the channel knows it.")
+    slack_user_id: str | None = Field(default=None, description="Slack user who answered, for Slack answers.")
+    channel: str = Field(description="Where the agent answered, e.g. 'slack' or 'api'.")

@@ -9,6 +9,7 @@ import uuid
 from opentelemetry import trace
 from opentelemetry.context import Context
 
+from helpdesk_events import Envelope, EventPayload
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_intake.handlers import ReadModelProjector
 from helpdesk_intake.web_form import NewTicketForm, new_message_id, new_ticket_id, ticket_created
@@ -20,7 +21,7 @@ _CREATED_EVENT_IDS = uuid.UUID("6c1d1f0e-4a59-4c38-9d4e-2f7b1f2f8a11")  # namesp
 
 
 class TicketNotRecorded(Exception):
-    """Kafka did not acknowledge `ticket.created` in time: the ticket must not be reported as created."""
+    """Kafka did not acknowledge a ticket event in time: it must not be reported as done."""
 
 
 def created_event_id(ticket_id: str) -> uuid.UUID:
@@ -48,34 +49,46 @@ class TicketIntake:
             kind=trace.SpanKind.SERVER,
             attributes={"helpdesk.ticket_id": ticket_id},
         ):
-            await self._record(ticket_id, form)
+            payload = ticket_created(form, message_id=new_message_id())
+            await self.record(payload, ticket_id=ticket_id, event_id=created_event_id(ticket_id))
         return ticket_id
 
-    async def _record(self, ticket_id: str, form: NewTicketForm) -> None:
-        payload = ticket_created(form, message_id=new_message_id())
+    async def record(
+        self,
+        payload: EventPayload,
+        *,
+        ticket_id: str,
+        event_id: uuid.UUID | None = None,
+        timeout: float | None = None,
+    ) -> Envelope:
+        """Publish one ticket event and wait for acks=all (at most `timeout`, default the service's
+        publish timeout), then apply it to the read model; raises TicketNotRecorded otherwise.
+
+        Every path that reports success to a caller (web form, agent actions, Slack, channels) goes
+        through here, so a 2xx always means Kafka holds the event.
+        """
+        timeout = min(timeout, self._publish_timeout) if timeout is not None else self._publish_timeout
+        event_type = payload.event_type
         try:
             envelope = await asyncio.wait_for(
-                self._publisher.emit(payload, ticket_id=ticket_id, event_id=created_event_id(ticket_id)),
-                self._publish_timeout,
+                self._publisher.emit(payload, ticket_id=ticket_id, event_id=event_id), timeout
             )
         except TimeoutError as error:
-            log.error(
-                "Kafka did not acknowledge ticket.created of %s within %s s", ticket_id, self._publish_timeout
-            )
-            raise TicketNotRecorded(
-                f"Kafka did not acknowledge within {self._publish_timeout:g} s"
-            ) from error
+            log.error("Kafka did not acknowledge %s of %s within %s s", event_type, ticket_id, timeout)
+            raise TicketNotRecorded(f"Kafka did not acknowledge within {timeout:g} s") from error
         except Exception as error:
-            log.error("Kafka refused ticket.created of %s: %r", ticket_id, error)
+            log.error("Kafka refused %s of %s: %r", event_type, ticket_id, error)
             raise TicketNotRecorded("Kafka is unavailable") from error
 
-        # Read-your-writes: the requester's next GET should find the ticket without waiting for our
+        # Read-your-writes: the caller's next GET should see the event without waiting for our
         # consumer. The consumer applies the same event again later, harmlessly.
         try:
             await self._projector.on_ticket_event(envelope)
         except Exception:
             log.warning(
-                "read model not updated for new ticket %s; the consumer will catch up",
+                "read model not updated with %s of %s; the consumer will catch up",
+                event_type,
                 ticket_id,
                 exc_info=True,
             )
+        return envelope

@@ -29,6 +29,7 @@ from helpdesk_events import (
     Envelope,
     EventPayload,
     TicketAssigned,
+    TicketAssignmentAnswered,
     TicketCreated,
     TicketMessageAdded,
     TicketQueued,
@@ -119,7 +120,12 @@ def project_status_changed(envelope: Envelope[TicketStatusChanged]) -> ReadModel
 
 def project_assigned(envelope: Envelope[TicketAssigned]) -> ReadModelWrite:
     event = envelope.payload
-    changes: Document = {"assignee_id": event.agent_id, "queue": None}  # an assigned ticket waits in no queue
+    changes: Document = {
+        "assignee_id": event.agent_id,
+        # Not shown by GET: lets a Slack button press name the agent who pressed it.
+        "assignee_slack_user_id": event.slack_user_id,
+        "queue": None,  # an assigned ticket waits in no queue
+    }
     if event.team is not None:
         changes["team"] = event.team
     return _guarded(envelope, changes)
@@ -127,7 +133,11 @@ def project_assigned(envelope: Envelope[TicketAssigned]) -> ReadModelWrite:
 
 def project_unassigned(envelope: Envelope[TicketUnassigned]) -> ReadModelWrite:
     # Only if that agent still has it: a late unassignment must not take the ticket from the next agent.
-    return _guarded(envelope, {"assignee_id": None}, when={"assignee_id": envelope.payload.agent_id})
+    return _guarded(
+        envelope,
+        {"assignee_id": None, "assignee_slack_user_id": None},
+        when={"assignee_id": envelope.payload.agent_id},
+    )
 
 
 def project_triaged(envelope: Envelope[TicketTriaged]) -> ReadModelWrite:
@@ -151,6 +161,12 @@ def project_queued(envelope: Envelope[TicketQueued]) -> ReadModelWrite:
     return _guarded(envelope, {"queue": queue})
 
 
+def project_assignment_answered(envelope: Envelope[TicketAssignmentAnswered]) -> ReadModelWrite:
+    # The answer itself changes nothing the ticket shows; what the router does about it
+    # (ticket.unassigned, a new ticket.assigned) does. Recorded as applied, and as an update.
+    return _guarded(envelope, {})
+
+
 PROJECTIONS: Mapping[type[EventPayload], Callable[[Envelope], ReadModelWrite]] = {
     TicketCreated: project_created,
     TicketMessageAdded: project_message_added,
@@ -159,6 +175,7 @@ PROJECTIONS: Mapping[type[EventPayload], Callable[[Envelope], ReadModelWrite]] =
     TicketUnassigned: project_unassigned,
     TicketTriaged: project_triaged,
     TicketQueued: project_queued,
+    TicketAssignmentAnswered: project_assignment_answered,
 }
 
 
@@ -192,7 +209,7 @@ def _message(
     body: str,
     public: bool,
 ) -> Document:
-    return {
+    message: Document = {
         "message_id": message_id,
         "author_kind": author_kind.value,
         "author_id": author_id,
@@ -201,6 +218,10 @@ def _message(
         "public": public,
         "created_at": _timestamp(envelope),
     }
+    attachments = getattr(envelope.payload, "attachments", ())
+    if attachments:  # only where there are any: most messages have none
+        message["attachments"] = [attachment.model_dump() for attachment in attachments]
+    return message
 
 
 def _timestamp(envelope: Envelope) -> str:

@@ -27,6 +27,13 @@ class TicketReadModel:
     async def exists(self, ticket_id: str) -> bool:
         return await self._tickets.find_one({"_id": ticket_id}, projection={"_id": True}) is not None
 
+    async def assignee_with_slack_user(self, ticket_id: str, slack_user_id: str) -> str | None:
+        """The assigned agent's id if that agent is this Slack user (from `ticket.assigned`), else None."""
+        document = await self._tickets.find_one(
+            {"_id": ticket_id, "assignee_slack_user_id": slack_user_id}, projection={"assignee_id": True}
+        )
+        return document["assignee_id"] if document is not None else None
+
     async def get(self, ticket_id: str) -> TicketView | None:
         document = await self._tickets.find_one({"_id": ticket_id})
         return TicketView.from_document(document) if document is not None else None

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from helpdesk_events import AuthorKind, Channel, Priority, Requester, TicketStatus
+from helpdesk_events import Attachment, AuthorKind, Channel, Priority, Requester, TicketStatus
 
 
 class MessageView(BaseModel):
@@ -16,6 +16,7 @@ class MessageView(BaseModel):
     channel: Channel
     body: str
     public: bool = Field(description="False for an agent's internal note.")
+    attachments: list[Attachment] = Field(default_factory=list, description="Files that came with it (recorded, not kept).")
     created_at: AwareDatetime
 
 

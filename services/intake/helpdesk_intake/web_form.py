@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from helpdesk_events import Channel, Priority, Requester, TicketCreated, TicketStatus
+from helpdesk_intake.message_body import MessageBody
 
 MAX_SUBJECT_CHARS = 998  # the longest header line RFC 5322 allows: subjects must survive the email channel
 MAX_TAGS = 50
@@ -40,23 +41,13 @@ class NewTicketForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     subject: Subject = Field(examples=["The printer is on fire"])
-    body: str = Field(
-        min_length=1, description="The customer's first message.", examples=["Smoke everywhere."]
-    )
+    body: MessageBody = Field(description="The customer's first message.", examples=["Smoke everywhere."])
     requester: RequesterForm
     tags: list[str] = Field(
         default_factory=list,
         description=f"Lowercased, deduplicated; at most {MAX_TAGS}, each at most {MAX_TAG_CHARS} characters.",
         examples=[["billing", "vip"]],
     )
-
-    @field_validator("body")
-    @classmethod
-    def _body_has_text(cls, body: str) -> str:
-        # Kept as written (whitespace can matter in a message), but a blank message is no message.
-        if not body.strip():
-            raise ValueError("body must contain some text")
-        return body
 
     @field_validator("tags")
     @classmethod

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+import os
+import signal
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
+
+from devtools.servers import EmbeddedKafka
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_intake.bootstrap import create_app
 from helpdesk_intake.settings import Settings
-
 from tests.support.apps import running_app, settings_for_test
 
 FORM = {
@@ -34,7 +37,8 @@ def intake_settings(
         mongo_db_prefix=mongo_db_prefix,
         # The session's broker is shared: a group per test keeps tests from rebalancing each other.
         read_model_group_id=f"{topic_prefix}intake-read-model",
-        **overrides,
+        # Tests run side by side (and next to `make up`): the SMTP listener takes any free port.
+        **{"email_smtp_port": 0, **overrides},
     )
 
 
@@ -81,3 +85,26 @@ async def poll_ticket(
         client, f"/v1/tickets/{ticket_id}", lambda r: r.status_code == 200 and until(r.json())
     )
     return response.json()
+
+
+@asynccontextmanager
+async def own_broker(settings: Settings, **overrides: Any) -> AsyncIterator[tuple[Settings, EmbeddedKafka]]:
+    """A broker of the test's own (Tansu starts in milliseconds), to freeze without touching the
+    session's; and the settings pointing at it."""
+    broker = EmbeddedKafka()
+    await asyncio.to_thread(broker.start)
+    try:
+        yield settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers, **overrides}), broker
+    finally:
+        broker.stop()
+
+
+@contextmanager
+def frozen(broker: EmbeddedKafka) -> Iterator[None]:
+    """Connections stay open and nothing answers: the worst case for a producer."""
+    assert broker.pid is not None
+    os.kill(broker.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(broker.pid, signal.SIGCONT)

@@ -7,14 +7,12 @@ without touching the session's broker.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 
 import pytest
-from helpdesk_intake.settings import Settings
 
 from devtools.servers import EmbeddedKafka, free_port
-from tests.integration.intake.helpers import FORM, open_ticket, poll, running_intake
+from helpdesk_intake.settings import Settings
+from tests.integration.intake.helpers import FORM, frozen, open_ticket, own_broker, poll, running_intake
 
 pytestmark = pytest.mark.integration
 
@@ -46,23 +44,14 @@ async def test_kafka_down_at_startup_answers_503_until_it_comes_up(settings: Set
 
 
 async def test_a_broker_that_stops_answering_gets_503_within_the_publish_timeout(settings: Settings) -> None:
-    broker = EmbeddedKafka()
-    await asyncio.to_thread(broker.start)
-    assert broker.pid is not None
-    settings = settings.model_copy(
-        update={"kafka_bootstrap_servers": broker.bootstrap_servers, "publish_timeout_seconds": 0.5}
-    )
-    try:
-        async with running_intake(settings) as client:
-            await open_ticket(client)
-            os.kill(broker.pid, signal.SIGSTOP)  # connections stay open; nothing answers: the worst case
-            try:
-                refused = await client.post("/v1/tickets", json=FORM)
-            finally:
-                os.kill(broker.pid, signal.SIGCONT)
-            assert refused.status_code == 503
-            assert refused.headers["retry-after"] == "5"
-            # The publish timeout answered, not Kafka's own, much longer, request timeouts.
-            assert "did not acknowledge within 0.5 s" in refused.json()["detail"]
-    finally:
-        broker.stop()
+    async with (
+        own_broker(settings, publish_timeout_seconds=0.5) as (stalling, broker),
+        running_intake(stalling) as client,
+    ):
+        await open_ticket(client)
+        with frozen(broker):
+            refused = await client.post("/v1/tickets", json=FORM)
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "5"
+        # The publish timeout answered, not Kafka's own, much longer, request timeouts.
+        assert "did not acknowledge within 0.5 s" in refused.json()["detail"]

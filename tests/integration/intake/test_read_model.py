@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pymongo import AsyncMongoClient
+
 from helpdesk_events import (
     Envelope,
     EventPayload,
@@ -23,7 +25,6 @@ from helpdesk_events import (
 from helpdesk_events.consumer import DeadLetter
 from helpdesk_intake.handlers import ReadModelProjector
 from helpdesk_intake.read_model import TICKETS_COLLECTION, TicketReadModel
-from pymongo import AsyncMongoClient
 
 pytestmark = pytest.mark.integration
 

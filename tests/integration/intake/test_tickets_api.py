@@ -6,10 +6,10 @@ from datetime import datetime
 
 import pytest
 from aiokafka import AIOKafkaProducer
+
 from helpdesk_events import TicketAssigned, TicketCreated, TicketMessageAdded, TicketStatusChanged
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_intake.settings import Settings
-
 from tests.integration.intake.helpers import FORM, open_ticket, poll_ticket, running_intake, started
 from tests.support.kafka import EventTap
 
@@ -74,6 +74,7 @@ async def test_a_posted_ticket_is_on_kafka_in_the_callers_trace_and_readable_at_
                 "channel": "web",
                 "body": "Smoke everywhere.",
                 "public": True,
+                "attachments": [],
                 "created_at": ticket["created_at"],
             }
         ],
@@ -189,4 +190,4 @@ async def test_requests_it_cannot_take_get_a_clear_reason(settings: Settings) ->
         assert unknown.json() == {"detail": "no ticket with id 'no-such-ticket'"}
 
         ready = await client.get("/readyz")
-        assert ready.json() == {"status": "ready", "checks": {"kafka": "ok", "mongodb": "ok"}}
+        assert ready.json() == {"status": "ready", "checks": {"kafka": "ok", "mongodb": "ok", "redis": "ok"}}

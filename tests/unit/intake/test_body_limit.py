@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from helpdesk_intake.body_limit import BodySizeLimit
 from starlette.types import Message, Receive, Scope, Send
+
+from helpdesk_intake.body_limit import BodySizeLimit
 
 LIMIT = 10
 

@@ -6,6 +6,7 @@ import asyncio
 from types import SimpleNamespace
 
 import pytest
+
 from helpdesk_intake.kafka_link import KafkaLink
 
 

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+
 from helpdesk_events import (
     AgentStatusChanged,
     Envelope,
@@ -119,10 +120,13 @@ def test_status_changed_sets_the_status() -> None:
 
 
 def test_assigned_sets_the_agent_and_team_and_leaves_the_queue() -> None:
-    write = project(envelope(TicketAssigned(agent_id="A-7", agent_name="Grace", team="hardware")))
+    write = project(
+        envelope(TicketAssigned(agent_id="A-7", agent_name="Grace", slack_user_id="U0GRACE", team="hardware"))
+    )
     assert write.filter == guard()
     assert write.update["$set"] == {
         "assignee_id": "A-7",
+        "assignee_slack_user_id": "U0GRACE",
         "queue": None,
         "team": "hardware",
         "updated_at": STAMP,
@@ -137,7 +141,7 @@ def test_assigned_without_a_team_keeps_the_team_it_had() -> None:
 def test_unassigned_clears_the_agent_only_while_it_is_still_that_agent() -> None:
     write = project(envelope(TicketUnassigned(agent_id="A-7", reason="went away")))
     assert write.filter == guard(assignee_id="A-7")
-    assert write.update["$set"] == {"assignee_id": None, "updated_at": STAMP}
+    assert write.update["$set"] == {"assignee_id": None, "assignee_slack_user_id": None, "updated_at": STAMP}
 
 
 def test_triaged_sets_priority_and_category_and_adds_its_tags_to_the_requesters() -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from helpdesk_events import Channel, Priority
 from helpdesk_intake.web_form import MAX_SUBJECT_CHARS, NewTicketForm, ticket_created
-from pydantic import ValidationError
 
 
 def form(**overrides: Any) -> dict[str, Any]:
@@ -114,4 +115,5 @@ def test_the_form_becomes_a_web_ticket_of_normal_priority() -> None:
         "message_id": "M-1",
         "priority": Priority.NORMAL,
         "tags": ("vip",),
+        "attachments": (),
     }
