@@ -106,6 +106,8 @@ class Platform:
             # The embedded broker lets a consumer group join after half the session timeout.
             "KAFKA_SESSION_TIMEOUT_MS": "3000",
             "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+            # ... and holds a fetch for part of its maximum wait: keep the wait short.
+            "KAFKA_FETCH_MAX_WAIT_MS": "50",
             **self.env,
         }
 

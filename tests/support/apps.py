@@ -36,6 +36,7 @@ def settings_for_test(
         "kafka_topic_partitions": 3,
         "kafka_session_timeout_ms": 3000,
         "kafka_heartbeat_interval_ms": 500,
+        "kafka_fetch_max_wait_ms": 50,
         "consumer_max_attempts": 2,
         "mongodb_url": mongodb_url,
         "mongodb_database": f"{mongo_db_prefix}{service}",

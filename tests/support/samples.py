@@ -9,6 +9,7 @@ from helpdesk_events import (
     AgentStatusChanged,
     Attachment,
     AuthorKind,
+    CustomerErased,
     FeedbackReceived,
     NotificationFailed,
     NotificationSent,
@@ -78,4 +79,10 @@ def sample_payloads() -> list[EventPayload]:
         FeedbackReceived(survey_id="s1", kind="csat", score=5, comment="Thanks!"),
         NotificationSent(**DELIVERY, external_id="1712345678.000100"),
         NotificationFailed(**DELIVERY, error="HTTP 500"),
+        CustomerErased(
+            customer_id="5f0c9a4e-1b2d-4c3e-8f7a-6b5d4c3b2a19",
+            emails=("ada@example.com",),
+            phones=("+441632960983",),
+            handles=("twitter:ada",),
+        ),
     ]

@@ -7,6 +7,7 @@ typed envelopes.
 """
 
 from helpdesk_events.agent import AgentStatus, AgentStatusChanged
+from helpdesk_events.customer import CustomerErased
 from helpdesk_events.envelope import Envelope, EventPayload, new_envelope
 from helpdesk_events.feedback import FeedbackReceived, SurveyKind, SurveySent
 from helpdesk_events.notification import DeliveryChannel, NotificationFailed, NotificationSent
@@ -53,6 +54,7 @@ __all__ = [
     "Attachment",
     "AuthorKind",
     "Channel",
+    "CustomerErased",
     "DeliveryChannel",
     "Envelope",
     "EventDecodeError",

@@ -217,6 +217,7 @@ class EventConsumer:
             auto_offset_reset="earliest",
             session_timeout_ms=self._settings.session_timeout_ms,
             heartbeat_interval_ms=self._settings.heartbeat_interval_ms,
+            fetch_max_wait_ms=self._settings.fetch_max_wait_ms,
             request_timeout_ms=max(self._settings.request_timeout_ms, self._settings.session_timeout_ms + 5_000),
         )
         try:

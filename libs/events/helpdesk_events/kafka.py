@@ -26,8 +26,14 @@ class KafkaSettings:
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
     request_timeout_ms: int = 10_000
+    # Longest a fetch waits for data. Apache Kafka answers as soon as data arrives; the embedded
+    # broker holds the fetch for part of the wait, so `make up` and the tests use 50 ms.
+    fetch_max_wait_ms: int = 500
     max_batch_size: int = 16_384
     linger_ms: int = 0
+    # Events carry requesters' emails, names and messages: retention bounds how long erased
+    # customers' data stays on Kafka. None leaves the broker's default.
+    retention_ms: int | None = 7 * 24 * 3600 * 1000
 
 
 async def ensure_topics(settings: KafkaSettings, topics: list[Topic] | None = None) -> list[str]:
@@ -48,12 +54,15 @@ async def ensure_topics(settings: KafkaSettings, topics: list[Topic] | None = No
         missing = [name for name in wanted if name not in existing]
         if missing:
             try:
-                await admin.create_topics(
-                    [NewTopic(name, settings.partitions, settings.replication_factor) for name in missing]
-                )
+                await admin.create_topics([_new_topic(settings, name) for name in missing])
             except TopicAlreadyExistsError:
                 pass  # another service created it between our list and create
             log.info("created topics %s", missing)
         return missing
     finally:
         await admin.close()
+
+
+def _new_topic(settings: KafkaSettings, name: str) -> NewTopic:
+    configs = {"retention.ms": str(settings.retention_ms)} if settings.retention_ms is not None else {}
+    return NewTopic(name, settings.partitions, settings.replication_factor, topic_configs=configs)

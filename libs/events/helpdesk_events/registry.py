@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from pydantic import ValidationError
 
-from helpdesk_events import agent, feedback, notification, sla, ticket
+from helpdesk_events import agent, customer, feedback, notification, sla, ticket
 from helpdesk_events.envelope import Envelope, EventPayload
 
 
@@ -40,7 +40,7 @@ def _payload_classes(modules: Iterable[object]) -> dict[tuple[str, int], type[Ev
     return found
 
 
-_REGISTRY = _payload_classes([ticket, agent, sla, feedback, notification])
+_REGISTRY = _payload_classes([ticket, agent, sla, feedback, notification, customer])
 
 
 def event_classes() -> list[type[EventPayload]]:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import uvicorn
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
@@ -61,6 +64,26 @@ def ops_router(checks: Mapping[str, ReadinessCheck], timeout: float = 2.0) -> AP
     return router
 
 
+def _json_safe(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no Infinity or NaN
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+async def _invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422, but one that can always be written: its default echoes the input back and
+    fails with a 500 on a body holding Infinity or NaN (Python's json reads them)."""
+    return JSONResponse({"detail": _json_safe(jsonable_encoder(error.errors()))}, status_code=422)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+
+
 def mongo_client(settings: ServiceSettings) -> AsyncMongoClient:
     return AsyncMongoClient(settings.mongodb_url, tz_aware=True, serverSelectionTimeoutMS=5_000)
 
@@ -109,6 +132,7 @@ def event_service_app(
         checks["mongodb"] = lambda: ping_mongo(mongo)
     checks.update(extra_checks or {})
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
     app.include_router(ops_router(checks))
     return app
 

@@ -29,7 +29,11 @@ class ServiceSettings(BaseSettings):
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 3_000
     kafka_request_timeout_ms: int = 10_000
+    kafka_fetch_max_wait_ms: int = 500
     kafka_producer_max_batch_bytes: int = 16_384
+    # retention.ms of the topics a service creates: how long events (and the personal data in
+    # them) stay on Kafka. 0 or less: the broker's default.
+    kafka_topic_retention_ms: int = 7 * 24 * 3600 * 1000
     consumer_max_attempts: int = 5
 
     mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
@@ -46,5 +50,7 @@ class ServiceSettings(BaseSettings):
             session_timeout_ms=self.kafka_session_timeout_ms,
             heartbeat_interval_ms=self.kafka_heartbeat_interval_ms,
             request_timeout_ms=self.kafka_request_timeout_ms,
+            fetch_max_wait_ms=self.kafka_fetch_max_wait_ms,
             max_batch_size=self.kafka_producer_max_batch_bytes,
+            retention_ms=self.kafka_topic_retention_ms if self.kafka_topic_retention_ms > 0 else None,
         )

@@ -84,6 +84,9 @@ class TicketCreated(EventPayload):
     priority: Priority = Priority.NORMAL
     tags: tuple[str, ...] = ()
     attachments: tuple[Attachment, ...] = Field(default=(), description="Files that came with the message.")
+    customer_id: str | None = Field(
+        default=None, description="The customer record of the requester in intake (one per person across channels)."
+    )
 
 
 class TicketMessageAdded(EventPayload):

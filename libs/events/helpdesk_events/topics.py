@@ -14,6 +14,7 @@ class Topic(StrEnum):
     SLA = "sla"
     FEEDBACK = "feedback"
     NOTIFICATIONS = "notifications"
+    CUSTOMERS = "customers"
     DEAD_LETTER = "deadletter"
 
 
@@ -23,6 +24,10 @@ TOPIC_DESCRIPTIONS: dict[Topic, str] = {
     Topic.SLA: "SLA clocks of each ticket, keyed by ticket_id.",
     Topic.FEEDBACK: "Surveys sent and answers received, keyed by ticket_id.",
     Topic.NOTIFICATIONS: "Outcome of every Slack and email delivery, keyed by ticket_id.",
+    Topic.CUSTOMERS: (
+        "Customer records: erasure requests every service acts on, keyed by customer_id. "
+        "Carries personal data (identity keys) until the topic's retention expires."
+    ),
     Topic.DEAD_LETTER: (
         "Records a consumer could not process, byte for byte as they arrived, with headers saying "
         "where they came from and why they failed."

@@ -49,10 +49,11 @@ def _reason(description: str) -> dict[str, Any]:
     return {"model": Problem, "description": description}
 
 
-router = APIRouter(prefix="/v1", tags=["tickets"])
+router = APIRouter(prefix="/v1", tags=["tickets"])  # every intake process: reading tickets back
+web_router = APIRouter(prefix="/v1", tags=["tickets"])  # the web channel: opening tickets
 
 
-@router.post(
+@web_router.post(
     "/tickets",
     operation_id="create_ticket",
     status_code=status.HTTP_201_CREATED,
@@ -74,6 +75,12 @@ async def create_ticket(
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             detail=f"the ticket was not recorded ({error}); retry later",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from error
+    except PyMongoError as error:  # the customer record could not be resolved
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="the customer store is unavailable; retry later",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         ) from error
     response.headers["Location"] = f"/v1/tickets/{ticket_id}"

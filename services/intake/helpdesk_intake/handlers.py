@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from helpdesk_events import Envelope, EventPayload
+from helpdesk_events import Envelope, EventPayload, TicketCreated
 from helpdesk_events.consumer import DeadLetter, Handler
+from helpdesk_intake.customers import CustomerDirectory
 from helpdesk_intake.projection import PROJECTIONS, UnprojectableEvent, project
 from helpdesk_intake.read_model import TicketReadModel
 
@@ -11,8 +12,9 @@ from helpdesk_intake.read_model import TicketReadModel
 class ReadModelProjector:
     """Applies ticket events to the read model, idempotently, whoever delivers them (consumer or POST)."""
 
-    def __init__(self, read_model: TicketReadModel) -> None:
+    def __init__(self, read_model: TicketReadModel, customers: CustomerDirectory | None = None) -> None:
         self._read_model = read_model
+        self._customers = customers
 
     def handlers(self) -> dict[type[EventPayload], Handler]:
         return {event_class: self.on_ticket_event for event_class in PROJECTIONS}
@@ -22,7 +24,9 @@ class ReadModelProjector:
             write = project(envelope)
         except UnprojectableEvent as error:
             raise DeadLetter(str(error)) from error
-        if await self._read_model.apply(write) or write.upsert:
+        applied = await self._read_model.apply(write)
+        await self._count_ticket(envelope)
+        if applied or write.upsert:
             return
         # Matching nothing is normal for a redelivery; for a ticket never created it is not, and
         # retrying cannot help: one partition keeps a ticket's events in order.
@@ -30,3 +34,9 @@ class ReadModelProjector:
             raise DeadLetter(
                 f"{envelope.type} for ticket {write.ticket_id}, which the read model does not know"
             )
+
+    async def _count_ticket(self, envelope: Envelope) -> None:
+        """A new ticket counts for its customer, once (the count is guarded by the ticket id)."""
+        payload = envelope.payload
+        if self._customers is not None and isinstance(payload, TicketCreated) and payload.customer_id:
+            await self._customers.count_ticket(payload.customer_id, envelope.ticket_id or "")

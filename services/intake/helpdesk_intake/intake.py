@@ -11,7 +11,9 @@ from opentelemetry.context import Context
 
 from helpdesk_events import Envelope, EventPayload
 from helpdesk_events.publisher import EventPublisher
+from helpdesk_intake.customers import CustomerDirectory
 from helpdesk_intake.handlers import ReadModelProjector
+from helpdesk_intake.identity import email_identity
 from helpdesk_intake.web_form import NewTicketForm, new_message_id, new_ticket_id, ticket_created
 
 log = logging.getLogger(__name__)
@@ -31,11 +33,17 @@ def created_event_id(ticket_id: str) -> uuid.UUID:
 
 class TicketIntake:
     def __init__(
-        self, publisher: EventPublisher, projector: ReadModelProjector, publish_timeout: float
+        self,
+        publisher: EventPublisher,
+        projector: ReadModelProjector,
+        publish_timeout: float,
+        customers: CustomerDirectory | None = None,
     ) -> None:
         self._publisher = publisher
         self._projector = projector
         self._publish_timeout = publish_timeout
+        # Every channel resolves its sender here before `ticket.created` (None: no customer records).
+        self.customers = customers
 
     async def open_web_ticket(self, form: NewTicketForm, trace_context: Context | None = None) -> str:
         """Publish the ticket and wait for acks=all; returns its id, or raises TicketNotRecorded.
@@ -49,7 +57,14 @@ class TicketIntake:
             kind=trace.SpanKind.SERVER,
             attributes={"helpdesk.ticket_id": ticket_id},
         ):
-            payload = ticket_created(form, message_id=new_message_id())
+            customer_id = (
+                await self.customers.resolve_customer(
+                    email_identity(str(form.requester.email)), form.requester.name
+                )
+                if self.customers is not None
+                else None
+            )
+            payload = ticket_created(form, message_id=new_message_id(), customer_id=customer_id)
             await self.record(payload, ticket_id=ticket_id, event_id=created_event_id(ticket_id))
         return ticket_id
 

@@ -72,6 +72,7 @@ def project_created(envelope: Envelope[TicketCreated]) -> ReadModelWrite:
         "priority": event.priority.value,
         "channel": event.channel.value,
         "requester": {"email": event.requester.email, "name": event.requester.name},
+        "customer_id": event.customer_id,
         "assignee_id": None,
         "team": None,
         "category": None,

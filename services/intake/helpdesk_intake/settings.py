@@ -1,8 +1,12 @@
 """Settings of the intake service, from the environment (MAX_BODY_BYTES, PUBLISH_TIMEOUT_SECONDS, ...)."""
 
+from typing import Annotated, Any
+
 from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
 from helpdesk_events.settings import ServiceSettings
+from helpdesk_intake.channels.selection import ALL_CHANNELS, ChannelName, parse_channels
 
 
 class Settings(ServiceSettings):
@@ -37,11 +41,27 @@ class Settings(ServiceSettings):
         description="The platform's own address (the notifier's EMAIL_FROM): mail from it is a loop.",
     )
     email_guard_ttl_seconds: int = Field(
-        default=300, ge=1, description="Lifetime of the Redis guard of an inbound mail being processed."
+        default=300, ge=1, description="Lifetime of the Redis guard of an inbound message (any channel) being processed."
     )
     slack_signing_secret: SecretStr | None = Field(
         default=None,
         description="Slack app's signing secret; unset, POST /v1/slack/interactions answers 503.",
+    )
+    intake_channels: Annotated[tuple[ChannelName, ...], NoDecode] = Field(
+        default=ALL_CHANNELS,
+        description="Channels this process serves, a comma list of web, email, chat, social, voice "
+        "(`--channels` overrides); the others' routes and listeners are not mounted.",
+    )
+    social_webhook_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='JSON object network -> webhook secret ({"facebook": "..."}); a network without '
+        "one answers 404.",
+    )
+    voice_webhook_secret: SecretStr | None = Field(
+        default=None, description="Secret of the voice webhook's signature; unset, the webhook answers 503."
+    )
+    voice_thread_window_seconds: int = Field(
+        default=86_400, ge=0, description="A call joins the caller's ticket updated within this window."
     )
 
     @field_validator("slack_signing_secret")
@@ -50,4 +70,23 @@ class Settings(ServiceSettings):
         # A blank secret would make every signature computable by anyone: unset it instead.
         if secret is not None and not secret.get_secret_value().strip():
             raise ValueError("SLACK_SIGNING_SECRET is blank; unset it to turn Slack interactivity off")
+        return secret
+
+    @field_validator("intake_channels", mode="before")
+    @classmethod
+    def _known_channels(cls, value: Any) -> tuple[ChannelName, ...]:
+        return parse_channels(value)
+
+    @field_validator("social_webhook_secrets")
+    @classmethod
+    def _usable_social_secrets(cls, secrets: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        if any(not secret.get_secret_value().strip() for secret in secrets.values()):
+            raise ValueError("a SOCIAL_WEBHOOK_SECRETS secret is blank; leave the network out instead")
+        return {network.strip().lower(): secret for network, secret in secrets.items()}
+
+    @field_validator("voice_webhook_secret")
+    @classmethod
+    def _no_blank_voice_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and not secret.get_secret_value().strip():
+            raise ValueError("VOICE_WEBHOOK_SECRET is blank; unset it to turn the voice webhook off")
         return secret

@@ -36,6 +36,7 @@ class TicketView(BaseModel):
     priority: Priority
     channel: Channel
     requester: Requester
+    customer_id: str | None = Field(default=None, description="The requester's customer record, when known.")
     assignee_id: str | None = Field(description="The agent working on it; null until assigned.")
     team: str | None
     category: str | None = Field(description="Set by triage.")

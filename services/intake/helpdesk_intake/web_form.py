@@ -70,7 +70,7 @@ class TicketAccepted(BaseModel):
     status: TicketStatus = TicketStatus.NEW
 
 
-def ticket_created(form: NewTicketForm, *, message_id: str) -> TicketCreated:
+def ticket_created(form: NewTicketForm, *, message_id: str, customer_id: str | None = None) -> TicketCreated:
     """The event a submitted form becomes: channel web, priority normal until triage decides."""
     return TicketCreated(
         subject=form.subject,
@@ -80,6 +80,7 @@ def ticket_created(form: NewTicketForm, *, message_id: str) -> TicketCreated:
         message_id=message_id,
         priority=Priority.NORMAL,
         tags=tuple(form.tags),
+        customer_id=customer_id,
     )
 
 

@@ -10,10 +10,17 @@ import redis.exceptions
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from helpdesk_events import TicketAssigned, TicketCreated, Topic
+from helpdesk_events import CustomerErased, TicketAssigned, TicketCreated, Topic
 from helpdesk_events.runtime import EventRuntime
-from helpdesk_events.service import ReadinessCheck, mongo_client, ops_router, ping_mongo
+from helpdesk_events.service import (
+    ReadinessCheck,
+    install_error_handlers,
+    mongo_client,
+    ops_router,
+    ping_mongo,
+)
 from helpdesk_notifier import api
+from helpdesk_notifier.customer_erasure import NotifierErasure
 from helpdesk_notifier.deliverer import Deliverer
 from helpdesk_notifier.delivery_guard import RedisDeliveryGuard
 from helpdesk_notifier.delivery_store import MongoDeliveryStore
@@ -77,7 +84,7 @@ def create_app(
                 settings,
                 service=SERVICE,
                 group_id=CONSUMER_GROUP,
-                topics=[Topic.TICKETS],
+                topics=[Topic.TICKETS, Topic.CUSTOMERS],  # customer.erased: the right to erasure
                 infrastructure_errors=REDIS_OUTAGES,
             )
 
@@ -106,7 +113,14 @@ def create_app(
                 email_from=settings.email_from,
                 email_domain=settings.email_domain,
             )
-            runtime.subscribe({TicketCreated: handlers.on_ticket_created, TicketAssigned: handlers.on_ticket_assigned})
+            erasure = NotifierErasure(database["tickets"], database["deliveries"], database["erased_requesters"])
+            runtime.subscribe(
+                {
+                    TicketCreated: erasure.unless_erased(handlers.on_ticket_created),
+                    TicketAssigned: handlers.on_ticket_assigned,
+                    CustomerErased: erasure.on_customer_erased,
+                }
+            )
             app.state.deliveries = deliveries
             checks.update(kafka=runtime.publisher.check, mongodb=lambda: ping_mongo(mongo), redis=redis.ping)
             # Creates the topics, starts the publisher (waiting for Kafka if need be), then the consumer.
@@ -120,6 +134,7 @@ def create_app(
         description="Slack messages to agents and emails to requesters, each delivered at most once.",
         lifespan=lifespan,
     )
+    install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(ops_router(checks))
     return app

@@ -143,3 +143,10 @@ def _described(delivery: Delivery) -> dict[str, Any]:
         "trigger_event_type": delivery.trigger_event_type,
         "attempts": max(1, delivery.attempts),
     }
+
+
+def undeliverable_email(address: str) -> bool:
+    """Intake gives a requester without an email (a caller, a social handle) a stand-in address under
+    `.invalid`, the top-level domain reserved never to resolve (RFC 2606): nothing can be sent there."""
+    domain = address.rpartition("@")[2].lower().rstrip(".")
+    return domain == "invalid" or domain.endswith(".invalid")

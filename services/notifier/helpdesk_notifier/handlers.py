@@ -11,7 +11,7 @@ from email.utils import make_msgid, parseaddr
 from helpdesk_events import DeliveryChannel, Envelope, TicketAssigned, TicketCreated
 from helpdesk_events.consumer import DeadLetter
 from helpdesk_notifier.deliverer import Deliverer
-from helpdesk_notifier.deliveries import Delivery, DeliveryKind, DeliveryRequest
+from helpdesk_notifier.deliveries import Delivery, DeliveryKind, DeliveryRequest, undeliverable_email
 from helpdesk_notifier.messages import (
     AcknowledgementEmail,
     TicketSummary,
@@ -56,6 +56,9 @@ class NotifierHandlers:
         )
         request = _request(envelope, ticket_id, DeliveryChannel.EMAIL, DeliveryKind.ACKNOWLEDGEMENT,
                            recipient=created.requester.email, content=asdict(email))  # fmt: skip
+        if undeliverable_email(created.requester.email):
+            await self._deliverer.skip(request, reason=f"the requester has no email address ({created.channel} contact)")
+            return
         await self._deliverer.deliver(request, self._send_email)
 
     async def on_ticket_assigned(self, envelope: Envelope[TicketAssigned]) -> None:

@@ -48,7 +48,7 @@ class Ticket:
 
     ticket_id: str
     priority: Priority = Priority.NORMAL
-    # Nothing sets these yet: triage (a later issue) will.
+    # Set by triage (triage.py); the team is told in ticket.assigned, not yet used to choose.
     required_skills: frozenset[str] = field(default_factory=frozenset)
     team: str | None = None
 

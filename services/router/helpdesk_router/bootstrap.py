@@ -1,4 +1,4 @@
-"""Composition root of the router: Mongo stores, the desk, the roster API and the faust tickets stream."""
+"""Composition root of the router: Mongo stores, triage, the desk, the roster and rules APIs, the faust tickets stream."""
 
 from __future__ import annotations
 
@@ -9,17 +9,22 @@ from fastapi import FastAPI
 
 from helpdesk_events.runtime import EventRuntime
 from helpdesk_events.service import mongo_client, ops_router, ping_mongo
-from helpdesk_router import api
+from helpdesk_router import api, rules_api
 from helpdesk_router.assignment import SERVICE
 from helpdesk_router.desk import AssignmentDesk
 from helpdesk_router.handlers import ticket_handlers
 from helpdesk_router.roster_service import RosterService
+from helpdesk_router.rule_file import load_rule_file
 from helpdesk_router.settings import Settings
 from helpdesk_router.store import MongoAssignmentBook, MongoRoster, MongoTicketQueue, create_indexes
 from helpdesk_router.stream import TicketStream
+from helpdesk_router.triage_service import TicketTriage
+from helpdesk_router.triage_store import MongoRuleBook, MongoTriageBook
 
 
 def create_app(settings: Settings) -> FastAPI:
+    # A bad rules file stops the router here, before anything starts (RuleFileError names rule and field).
+    initial_rules = load_rule_file(settings.router_rules_file) if settings.router_rules_file else None
     mongo = mongo_client(settings)
     db = mongo[settings.mongodb_database]
     roster = MongoRoster(db)
@@ -32,7 +37,8 @@ def create_app(settings: Settings) -> FastAPI:
         events=runtime.publisher,
         queue_batch=settings.router_queue_batch,
     )
-    runtime.subscribe(ticket_handlers(desk))  # the desk publishes through the runtime's publisher
+    triage = TicketTriage(rules=MongoRuleBook(db), decisions=MongoTriageBook(db), events=runtime.publisher)
+    runtime.subscribe(ticket_handlers(desk, triage))  # the desk publishes through the runtime's publisher
     roster_service = RosterService(roster=roster, events=runtime.publisher, desk=desk)
 
     async def sweep() -> None:
@@ -46,6 +52,8 @@ def create_app(settings: Settings) -> FastAPI:
         stream = TicketStream(settings, runtime.dispatcher, sweep)
         try:
             await create_indexes(db)
+            if initial_rules is not None:
+                await triage.seed_rules(initial_rules)
             await desk.reconcile()  # a crash may have left a load one too high
             await sweep()
             await stream.start()
@@ -58,13 +66,16 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="Help desk router",
         description=(
-            "Keeps the agent roster and gives each new ticket to one online agent with free capacity and "
+            "Triages each new ticket with ordered rules (priority, category, tags, skills, team, SLA policy), "
+            "keeps the agent roster and gives the ticket to one online agent with free capacity and "
             "the skills it needs (fewest open tickets first), or queues it until capacity frees."
         ),
         version="0.1.0",
         lifespan=lifespan,
     )
     app.state.roster = roster_service
+    app.state.triage = triage
     app.include_router(api.router)
+    app.include_router(rules_api.router)
     app.include_router(ops_router({"kafka": runtime.publisher.check, "mongodb": lambda: ping_mongo(mongo)}))
     return app

@@ -14,6 +14,7 @@ from typing import Protocol
 from helpdesk_events import EventPayload
 from helpdesk_router.assignment import Assignment, QueueEntry, QueueState
 from helpdesk_router.roster import Agent, AgentProfile, StatusChange
+from helpdesk_router.triage import RuleSet, TriageDecision
 
 
 class ConcurrentAgentUpdate(Exception):
@@ -91,4 +92,30 @@ class TicketQueue(Protocol):
 
     async def waiting(self, limit: int) -> list[QueueEntry]:
         """Waiting tickets, most urgent first, then oldest first."""
+        ...
+
+
+class RuleBook(Protocol):
+    """The triage rule set in force, shared by every router instance."""
+
+    async def current(self) -> tuple[int, RuleSet]:
+        """The revision (0: none stored yet) and the rule set in force."""
+        ...
+
+    async def seed(self, rule_set: RuleSet) -> bool:
+        """Store `rule_set` as revision 1 unless rules are stored already; True if it was stored."""
+        ...
+
+    async def replace(self, rule_set: RuleSet) -> int:
+        """Put `rule_set` in force as a whole; its revision."""
+        ...
+
+
+class TriageBook(Protocol):
+    """One triage decision per ticket, so a replay tells the same one."""
+
+    async def decision(self, ticket_id: str) -> TriageDecision | None: ...
+
+    async def record(self, ticket_id: str, decision: TriageDecision, rules_revision: int) -> TriageDecision:
+        """Keep the decision unless the ticket has one already; the stored decision either way."""
         ...

@@ -1,5 +1,7 @@
 """Settings of the router service, from the environment."""
 
+from pathlib import Path
+
 from helpdesk_events.settings import ServiceSettings
 
 
@@ -15,3 +17,6 @@ class Settings(ServiceSettings):
     router_sweep_seconds: float = 30.0
     # Queued tickets looked at per pass when capacity frees (oldest first, by priority).
     router_queue_batch: int = 500
+    # YAML triage rules (a ConfigMap): the initial rule set when MongoDB holds none yet; validated
+    # at start either way. Unset: no rules (tickets keep their priority, need no skills).
+    router_rules_file: Path | None = None

@@ -19,6 +19,7 @@ import faust
 from helpdesk_events import Topic
 from helpdesk_events.consumer import ConsumedRecord, EventDispatcher
 from helpdesk_router.assignment import SERVICE
+from helpdesk_router.faust_transport import RouterApp
 from helpdesk_router.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,9 @@ class TicketStream:
         session = kafka.session_timeout_ms / 1000
         # faust makes a data directory even with the memory store; keep it out of the working directory.
         self._datadir = tempfile.TemporaryDirectory(prefix="helpdesk-router-faust-")
-        app = faust.App(
+        app = RouterApp(
             self._settings.router_consumer_group,
+            fetch_max_wait_ms=kafka.fetch_max_wait_ms,
             broker=[f"kafka://{server.strip()}" for server in kafka.bootstrap_servers.split(",")],
             broker_client_id=f"{kafka.client_id}-faust",
             autodiscover=False,

@@ -21,6 +21,15 @@ _START = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
 _END = re.compile(r"^(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$")
 
 
+def known_timezone(name: str) -> str:
+    """`name` if it is an IANA time zone this process knows; else a ValueError saying so."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA timezone {name!r}") from None
+    return name
+
+
 class WorkingHours(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -36,11 +45,7 @@ class WorkingHours(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA timezone {name!r}") from None
-        return name
+        return known_timezone(name)
 
     @field_validator("weekly")
     @classmethod

@@ -6,10 +6,13 @@ import asyncio
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from opentelemetry import trace
 
 from helpdesk_events import Envelope, TicketStatusChanged, Topic
 from helpdesk_events.consumer import EventConsumer
+from helpdesk_events.kafka import ensure_topics
 from helpdesk_events.runtime import EventRuntime
 from helpdesk_events.settings import ServiceSettings
 from helpdesk_events.tracing import configure_tracing
@@ -180,3 +183,18 @@ async def test_an_outage_longer_than_the_retries_loses_nothing(kafka_bootstrap: 
     finally:
         await runtime.stop()
     assert handled == ["open", "solved"]
+
+
+async def test_topics_are_created_with_the_retention_setting(kafka_bootstrap: str, topic_prefix: str) -> None:
+    """Tansu accepts `retention.ms` and reports it back (its memory storage's enforcement is unverified)."""
+    kafka = settings(kafka_bootstrap, topic_prefix).model_copy(update={"kafka_topic_retention_ms": 3_600_000})
+    created = await ensure_topics(kafka.kafka("retention-test"), [Topic.CUSTOMERS])
+    assert created == [f"{topic_prefix}customers"]
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, created[0])])
+    finally:
+        await admin.close()
+    [(_, _, _, _, entries)] = response.resources
+    assert ("retention.ms", "3600000") in [(entry[0], entry[1]) for entry in entries]

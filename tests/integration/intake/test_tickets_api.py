@@ -50,7 +50,9 @@ async def test_a_posted_ticket_is_on_kafka_in_the_callers_trace_and_readable_at_
         message_id=envelope.payload.message_id,
         priority="normal",
         tags=("hardware", "vip"),
+        customer_id=ticket["customer_id"],
     )
+    assert ticket["customer_id"] is not None
     traceparent = dict(record.headers)["traceparent"].decode()
     assert traceparent.startswith(f"00-{TRACE_ID}-")  # the caller's trace goes on through Kafka
 
@@ -61,6 +63,7 @@ async def test_a_posted_ticket_is_on_kafka_in_the_callers_trace_and_readable_at_
         "priority": "normal",
         "channel": "web",
         "requester": {"email": "ada@example.com", "name": "Ada"},
+        "customer_id": envelope.payload.customer_id,
         "assignee_id": None,
         "team": None,
         "category": None,

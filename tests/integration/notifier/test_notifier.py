@@ -8,7 +8,7 @@ import pytest
 
 from devtools.fake_slack import FakeSlack
 from devtools.servers import SmtpCapture
-from helpdesk_events import Envelope, encode
+from helpdesk_events import Envelope, Requester, encode
 from helpdesk_notifier.settings import Settings
 from tests.conftest import SLACK_TEST_TOKEN
 from tests.integration.notifier.conftest import RunningNotifier
@@ -213,3 +213,19 @@ async def test_without_a_slack_token_messages_are_recorded_and_agents_without_sl
     assert skipped["reason"] == "agent a-no-slack has no slack_user_id"
     lines = [r.getMessage() for r in caplog.records if r.name == "helpdesk_notifier.recording"]
     assert len(lines) == 1 and agent in lines[0]
+
+
+async def test_a_requester_without_an_email_is_not_mailed(
+    notifier_settings: Settings, run_notifier, smtp_capture: SmtpCapture
+) -> None:
+    """A caller's ticket has a stand-in address under `.invalid`: recorded as skipped, nothing sent."""
+    caller, mailed = new_ticket_id(), new_ticket_id()
+    no_email = ticket_created(caller, channel="voice", requester=Requester(email="+33612345678@phone.invalid"))
+    async with run_notifier(notifier_settings) as notifier:
+        await notifier.tickets.publish(no_email)
+        await notifier.tickets.publish(ticket_created(mailed))  # a later ticket still gets its email
+        await smtp_capture.wait_for_async(mail_for(mailed), timeout=15)
+        [delivery] = await notifier.deliveries(caller)
+    assert (delivery["status"], delivery["recipient"]) == ("skipped", "+33612345678@phone.invalid")
+    assert delivery["reason"] == "the requester has no email address (voice contact)"
+    assert not [m for m in smtp_capture.messages if m["X-RcptTo"] == "+33612345678@phone.invalid"]

@@ -56,10 +56,12 @@ async def loads(client: httpx.AsyncClient) -> dict[str, int]:
     return {agent["agent_id"]: agent["load"] for agent in response.json()}
 
 
-async def new_ticket(intake: EventPublisher, ticket_id: str, priority: Priority = Priority.NORMAL) -> Envelope:
+async def new_ticket(
+    intake: EventPublisher, ticket_id: str, priority: Priority = Priority.NORMAL, body: str = "Please."
+) -> Envelope:
     payload = TicketCreated(
         subject=f"Help with {ticket_id}",
-        body="Please.",
+        body=body,
         requester=Requester(email="customer@example.com"),
         channel="web",
         message_id=f"{ticket_id}-m1",

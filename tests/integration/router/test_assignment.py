@@ -56,7 +56,7 @@ async def test_tickets_go_to_the_least_loaded_agent_then_queue_then_flow_as_capa
             "router",
         )
         ticket_events = [e.type for e in tickets.envelopes if e.ticket_id == "T1"]
-        assert ticket_events == ["ticket.created", "ticket.assigned", "ticket.status_changed"]
+        assert ticket_events == ["ticket.created", "ticket.triaged", "ticket.assigned", "ticket.status_changed"]
         assert await loads(client) == {"ada": 2, "bob": 1}
 
         # Everyone full: the next ticket waits, and says why.

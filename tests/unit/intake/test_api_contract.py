@@ -25,6 +25,11 @@ def test_operations_have_stable_ids_and_document_their_failures() -> None:
         ("POST", "/v1/tickets/{ticket_id}/assignment-answers"): "answer_assignment",
         ("POST", "/v1/slack/interactions"): "slack_interaction",
         ("POST", "/v1/channels/email/inbound"): "receive_email",
+        ("POST", "/v1/channels/chat/messages"): "receive_chat_message",
+        ("POST", "/v1/channels/social/{network}/webhook"): "receive_social_event",
+        ("POST", "/v1/channels/voice/webhook"): "receive_voice_call",
+        ("GET", "/v1/customers/{customer_id}"): "get_customer",
+        ("DELETE", "/v1/customers/{customer_id}"): "erase_customer",
         ("GET", "/healthz"): "healthz",
         ("GET", "/readyz"): "readyz",
         ("GET", "/metrics"): "metrics",
@@ -38,6 +43,9 @@ def test_operations_have_stable_ids_and_document_their_failures() -> None:
         "201", "403", *action_failures
     }
     assert {"200", "400", "401", "415", "503"} <= set(operations[("POST", "/v1/slack/interactions")]["responses"])
+    customer = "/v1/customers/{customer_id}"
+    assert set(operations[("GET", customer)]["responses"]) == {"200", "404", "422", "503"}
+    assert set(operations[("DELETE", customer)]["responses"]) == {"202", "404", "422", "503"}
 
 
 def test_defaults_are_intakes_own() -> None:

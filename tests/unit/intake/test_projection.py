@@ -63,6 +63,7 @@ def test_created_inserts_the_whole_ticket_once_with_its_first_message() -> None:
         "priority": "normal",
         "channel": "web",
         "requester": {"email": "ada@example.com", "name": "Ada"},
+        "customer_id": None,
         "assignee_id": None,
         "team": None,
         "category": None,

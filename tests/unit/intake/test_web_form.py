@@ -106,7 +106,7 @@ def test_missing_mistyped_and_unknown_fields_are_refused_by_name(
 
 def test_the_form_becomes_a_web_ticket_of_normal_priority() -> None:
     accepted = NewTicketForm.model_validate(form(subject=" Printer ", tags=["VIP"]))
-    event = ticket_created(accepted, message_id="M-1")
+    event = ticket_created(accepted, message_id="M-1", customer_id="C-1")
     assert event.model_dump() == {
         "subject": "Printer",
         "body": "Smoke everywhere.",
@@ -116,4 +116,5 @@ def test_the_form_becomes_a_web_ticket_of_normal_priority() -> None:
         "priority": Priority.NORMAL,
         "tags": ("vip",),
         "attachments": (),
+        "customer_id": "C-1",
     }

@@ -20,6 +20,7 @@ from helpdesk_notifier.deliveries import (
     next_step,
     notification_event_id,
     sent_event,
+    undeliverable_email,
 )
 
 EVENT = uuid.UUID("00000000-0000-0000-0000-0000000000e1")
@@ -110,3 +111,18 @@ def test_outcome_events_describe_the_delivery() -> None:
         record(status=DeliveryStatus.FAILED, attempts=2, last_error="HTTP 500: internal_error")
     )
     assert (failed.attempts, failed.error) == (2, "HTTP 500: internal_error")
+
+
+@pytest.mark.parametrize(
+    ("address", "undeliverable"),
+    [
+        ("ada@example.com", False),
+        ("+33612345678@phone.invalid", True),
+        ("facebook-ada@social.INVALID", True),
+        ("x@invalid", True),
+        ("someone@invalid.example.com", False),
+        ("ops@notinvalid", False),
+    ],
+)
+def test_stand_in_addresses_under_invalid_are_not_mailed(address: str, undeliverable: bool) -> None:
+    assert undeliverable_email(address) is undeliverable

@@ -11,6 +11,7 @@ from datetime import datetime
 from helpdesk_events import AgentStatus, EventPayload
 from helpdesk_router.assignment import Assignment, AssignmentState, QueueEntry, QueueState, queue_order
 from helpdesk_router.roster import Agent, AgentProfile, StatusChange
+from helpdesk_router.triage import NO_RULES, RuleSet, TriageDecision
 
 
 async def _round_trip() -> None:
@@ -174,3 +175,38 @@ def profile(
         status=status,
         teams=teams,
     )
+
+
+class InMemoryRuleBook:
+    def __init__(self) -> None:
+        self.revision = 0
+        self.rule_set = NO_RULES
+
+    async def current(self) -> tuple[int, RuleSet]:
+        await _round_trip()
+        return self.revision, self.rule_set
+
+    async def seed(self, rule_set: RuleSet) -> bool:
+        await _round_trip()
+        if self.revision:
+            return False
+        self.revision, self.rule_set = 1, rule_set
+        return True
+
+    async def replace(self, rule_set: RuleSet) -> int:
+        await _round_trip()
+        self.revision, self.rule_set = self.revision + 1, rule_set
+        return self.revision
+
+
+class InMemoryTriageBook:
+    def __init__(self) -> None:
+        self.by_ticket: dict[str, TriageDecision] = {}
+
+    async def decision(self, ticket_id: str) -> TriageDecision | None:
+        await _round_trip()
+        return self.by_ticket.get(ticket_id)
+
+    async def record(self, ticket_id: str, decision: TriageDecision, rules_revision: int) -> TriageDecision:
+        await _round_trip()
+        return self.by_ticket.setdefault(ticket_id, decision)

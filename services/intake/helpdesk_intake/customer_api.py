@@ -1,0 +1,82 @@
+"""HTTP API of customer records: read one, and request its erasure."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import BaseModel
+from pymongo.errors import PyMongoError
+
+from helpdesk_intake.action_http import _unavailable, failure
+from helpdesk_intake.customer_erasure import CustomerErasure, ErasureNotRecorded
+from helpdesk_intake.customers import CustomerDirectory, CustomerView
+
+
+def get_customers(request: Request) -> CustomerDirectory:
+    return request.app.state.customers
+
+
+def get_erasure(request: Request) -> CustomerErasure:
+    return request.app.state.customer_erasure
+
+
+CustomersDep = Annotated[CustomerDirectory, Depends(get_customers)]
+ErasureDep = Annotated[CustomerErasure, Depends(get_erasure)]
+
+
+class ErasureRequested(BaseModel):
+    """Kafka holds `customer.erased`; every service erases the customer's data as it consumes it."""
+
+    customer_id: str
+    status: Literal["erasure_requested"] = "erasure_requested"
+
+
+router = APIRouter(prefix="/v1", tags=["customers"])
+
+
+@router.get(
+    "/customers/{customer_id}",
+    operation_id="get_customer",
+    responses={
+        404: failure("No such customer (never known, or erased)."),
+        503: failure("Store unavailable."),
+    },
+)
+async def get_customer(customer_id: str, customers: CustomersDep) -> CustomerView:
+    """A customer: their identities across channels, name and number of tickets."""
+    try:
+        customer = await customers.get(customer_id)
+    except PyMongoError as error:
+        raise _unavailable("the customer store is unavailable; retry later") from error
+    if customer is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no customer with id {customer_id!r}")
+    return customer
+
+
+@router.delete(
+    "/customers/{customer_id}",
+    operation_id="erase_customer",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        202: {
+            "description": "Kafka holds customer.erased; services erase the customer's data as they consume it."
+        },
+        404: failure("No such customer (never known, or erased already)."),
+        503: failure(
+            "Kafka did not acknowledge, or the store is unavailable: retry after Retry-After seconds."
+        ),
+    },
+)
+async def erase_customer(customer_id: str, erasure: ErasureDep) -> ErasureRequested:
+    """Erase a customer's personal data everywhere (right to erasure). Answers once Kafka has
+    acknowledged `customer.erased`."""
+    try:
+        known = await erasure.request(customer_id)
+    except PyMongoError as error:
+        raise _unavailable("the customer store is unavailable; retry later") from error
+    except ErasureNotRecorded as error:
+        raise _unavailable(f"the erasure was not requested ({error}); retry later") from error
+    if not known:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no customer with id {customer_id!r}")
+    return ErasureRequested(customer_id=customer_id)

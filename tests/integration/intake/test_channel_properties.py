@@ -1,0 +1,95 @@
+"""Random JSON to the chat and social endpoints never makes intake answer 5xx (the app in-process,
+on the real servers, since a valid body goes all the way to Kafka)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import SecretStr
+
+from helpdesk_intake.bootstrap import create_app
+from helpdesk_intake.settings import Settings
+from tests.support.apps import running_app
+
+pytestmark = pytest.mark.integration
+
+SECRET = b"property-s3cret"
+PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+# Near-valid bodies too, so some get past validation and reach Kafka.
+chat_like = st.fixed_dictionaries(
+    {"conversation_id": st.text(max_size=8), "message_id": st.text(max_size=8), "text": st.text(max_size=20)},
+    optional={
+        "visitor": json_values
+        | st.fixed_dictionaries(
+            {},
+            optional={
+                "email": st.sampled_from(["ada@example.com", "not-an-email"]) | st.text(max_size=8),
+                "name": scalars,
+                "id": scalars,
+            },
+        ),
+        "sent_at": scalars,
+    },
+)
+social_like = st.fixed_dictionaries(
+    {
+        "delivery_id": st.text(max_size=8),
+        "kind": st.sampled_from(["direct_message", "mention", "like"]),
+        "text": st.text(max_size=20),
+    },
+    optional={
+        "sender": json_values | st.fixed_dictionaries({"handle": st.text(max_size=8)}),
+        "thread_id": scalars,
+    },
+)
+bodies_for_chat = json_values | chat_like
+bodies_for_social = json_values | social_like
+
+
+def check_bodies(client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) -> None:
+    """Runs in a worker thread: hypothesis drives, the app's own loop serves each request."""
+
+    def send(path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        return asyncio.run_coroutine_threadsafe(
+            client.post(path, content=body, headers=headers), loop
+        ).result(30)
+
+    @PROPERTY
+    @given(chat=bodies_for_chat, social=bodies_for_social, truncate=st.integers(min_value=0, max_value=200))
+    def never_5xx(chat: Any, social: Any, truncate: int) -> None:
+        chat_body = json.dumps(chat).encode()
+        answer = send("/v1/channels/chat/messages", chat_body, {"Content-Type": "application/json"})
+        assert answer.status_code < 500, answer.text
+        truncated = chat_body[:truncate]
+        answer = send("/v1/channels/chat/messages", truncated, {"Content-Type": "application/json"})
+        assert answer.status_code < 500, answer.text
+        for body in (json.dumps(social).encode(), json.dumps(social).encode()[:truncate]):
+            signature = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
+            headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
+            answer = send("/v1/channels/social/facebook/webhook", body, headers)
+            assert answer.status_code < 500, answer.text
+
+    never_5xx()
+
+
+async def test_random_json_never_gets_a_5xx(settings: Settings) -> None:
+    configured = settings.model_copy(
+        update={"social_webhook_secrets": {"facebook": SecretStr(SECRET.decode())}}
+    )
+    async with running_app(create_app(configured), base_url="http://intake", startup_timeout=15) as client:
+        await asyncio.to_thread(check_bodies, client, asyncio.get_running_loop())
