@@ -1,16 +1,17 @@
-"""HTTP API of customer records: read one, and request its erasure."""
+"""HTTP API of customer records: read one, attach an identity to it, and request its erasure."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
 from pymongo.errors import PyMongoError
 
 from helpdesk_intake.action_http import _unavailable, failure
 from helpdesk_intake.customer_erasure import CustomerErasure, ErasureNotRecorded
-from helpdesk_intake.customers import CustomerDirectory, CustomerView
+from helpdesk_intake.customers import CustomerDirectory, CustomerView, IdentityTaken
+from helpdesk_intake.identity import IdentityKind, InvalidIdentity, identity_of
 
 
 def get_customers(request: Request) -> CustomerDirectory:
@@ -50,6 +51,53 @@ async def get_customer(customer_id: str, customers: CustomersDep) -> CustomerVie
     except PyMongoError as error:
         raise _unavailable("the customer store is unavailable; retry later") from error
     if customer is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no customer with id {customer_id!r}")
+    return customer
+
+
+class NewIdentity(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: IdentityKind
+    value: str = Field(
+        min_length=1, max_length=320, description="An email, an international phone number, or network:handle."
+    )
+
+
+@router.post(
+    "/customers/{customer_id}/identities",
+    operation_id="add_customer_identity",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "The identity already was this customer's."},
+        404: failure("No such customer (never known, or erased)."),
+        409: failure("The identity belongs to another customer; customers are not merged."),
+        503: failure("Store unavailable."),
+    },
+)
+async def add_customer_identity(
+    customer_id: str, new: NewIdentity, customers: CustomersDep, response: Response
+) -> CustomerView:
+    """Attach an email, phone number or social handle to a customer, so that later tickets from it
+    count for them (a caller who is also an emailer). Past tickets keep the customer they had."""
+    try:
+        identity = identity_of(new.kind, new.value)
+    except InvalidIdentity as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(error)) from error
+    try:
+        if await customers.get(customer_id) is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no customer with id {customer_id!r}")
+        if not await customers.add_identity(customer_id, identity):
+            response.status_code = status.HTTP_200_OK
+        customer = await customers.get(customer_id)
+    except IdentityTaken as error:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail=f"{identity.key} belongs to another customer; customers are not merged",
+        ) from error
+    except PyMongoError as error:
+        raise _unavailable("the customer store is unavailable; retry later") from error
+    if customer is None:  # erased meanwhile
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no customer with id {customer_id!r}")
     return customer
 

@@ -33,6 +33,10 @@ class CustomerView(BaseModel):
     ticket_count: int = Field(description="Tickets this customer opened.")
 
 
+class IdentityTaken(Exception):
+    """The identity already belongs to another customer."""
+
+
 class CustomerDirectory:
     def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
         self._customers = database[CUSTOMERS_COLLECTION]
@@ -72,6 +76,21 @@ class CustomerDirectory:
         }
         await self._customers.update_one({"_id": customer_id}, {"$setOnInsert": record}, upsert=True)
         return customer_id
+
+    async def add_identity(self, customer_id: str, identity: Identity) -> bool:
+        """Attach another identity to a known customer (an agent learns that a caller is an emailer),
+        so later contacts through it count for that customer. True if added, False if it already
+        was theirs; IdentityTaken if it is another customer's (customers are not merged)."""
+        try:
+            await self._identities.insert_one(
+                {"_id": identity.key, "customer_id": customer_id, "created_at": _now()}
+            )
+            return True
+        except DuplicateKeyError:
+            known = await self._identities.find_one({"_id": identity.key})
+            if known is not None and known["customer_id"] == customer_id:
+                return False
+            raise IdentityTaken(identity.key) from None
 
     async def count_ticket(self, customer_id: str, ticket_id: str) -> None:
         """Once per ticket; an erased (unknown) customer is not brought back."""

@@ -1,5 +1,7 @@
-"""Random JSON to the chat and social endpoints never makes intake answer 5xx (the app in-process,
-on the real servers, since a valid body goes all the way to Kafka)."""
+"""Random JSON to the chat and social endpoints never makes intake answer 5xx, and never half-writes:
+a refused request leaves intake's stores as they were, an accepted one is whole (the ticket in the
+read model, its decision marked published). The app runs in-process on the real servers, since a
+valid body goes all the way to Kafka."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
+from pymongo import MongoClient
+from pymongo.database import Database
 
 from helpdesk_intake.bootstrap import create_app
 from helpdesk_intake.settings import Settings
@@ -61,13 +65,28 @@ bodies_for_chat = json_values | chat_like
 bodies_for_social = json_values | social_like
 
 
-def check_bodies(client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) -> None:
+STORES = ("tickets", "inbound_messages", "channel_threads", "customers", "customer_identities")
+
+
+def check_bodies(client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop, database: Database) -> None:
     """Runs in a worker thread: hypothesis drives, the app's own loop serves each request."""
 
+    def counts() -> dict[str, int]:
+        return {name: database[name].count_documents({}) for name in STORES}
+
     def send(path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
-        return asyncio.run_coroutine_threadsafe(
+        before = counts()
+        answer = asyncio.run_coroutine_threadsafe(
             client.post(path, content=body, headers=headers), loop
         ).result(30)
+        if 400 <= answer.status_code < 500:
+            assert counts() == before, f"a refused request ({answer.status_code}) wrote: {answer.text}"
+        elif answer.status_code < 300:
+            ticket_id = answer.json()["ticket_id"]
+            assert database["tickets"].find_one({"_id": ticket_id}) is not None
+            decisions = list(database["inbound_messages"].find({"ticket_id": ticket_id}))
+            assert decisions and all(decision["published"] for decision in decisions)
+        return answer
 
     @PROPERTY
     @given(chat=bodies_for_chat, social=bodies_for_social, truncate=st.integers(min_value=0, max_value=200))
@@ -87,9 +106,15 @@ def check_bodies(client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) -> 
     never_5xx()
 
 
-async def test_random_json_never_gets_a_5xx(settings: Settings) -> None:
+async def test_random_json_never_gets_a_5xx_nor_half_writes(settings: Settings) -> None:
     configured = settings.model_copy(
         update={"social_webhook_secrets": {"facebook": SecretStr(SECRET.decode())}}
     )
-    async with running_app(create_app(configured), base_url="http://intake", startup_timeout=15) as client:
-        await asyncio.to_thread(check_bodies, client, asyncio.get_running_loop())
+    stores = MongoClient(settings.mongodb_url)
+    try:
+        async with running_app(create_app(configured), base_url="http://intake", startup_timeout=15) as client:
+            await asyncio.to_thread(
+                check_bodies, client, asyncio.get_running_loop(), stores[settings.mongodb_database]
+            )
+    finally:
+        stores.close()

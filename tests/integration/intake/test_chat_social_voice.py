@@ -329,3 +329,35 @@ async def test_first_messages_of_a_new_conversation_arriving_together_make_one_t
     assert len([e for e in tap.envelopes if e.type == "ticket.created" and e.payload.channel == "chat"
                 and e.payload.body.startswith("Message ") and e.ticket_id in ticket_ids]) == 1
     assert len(events_of(tap, ticket_id, "ticket.message_added")) == 3
+
+
+async def test_a_phone_number_attached_to_an_email_customer_counts_later_calls_for_them(
+    channel_settings: Settings, watch: Watch
+) -> None:
+    email = f"ada-{uuid.uuid4().hex[:6]}@example.com"
+    phone, other_phone = (f"+44 20 7946 {uuid.uuid4().int % 10000:04d}" for _ in range(2))
+    async with running_intake(channel_settings) as client, watch() as tap:
+        web = await client.post("/v1/tickets", json={"subject": "Hi", "body": "Help", "requester": {"email": email}})
+        ticket = await client.get(f"/v1/tickets/{web.json()['ticket_id']}")
+        customer_id = ticket.json()["customer_id"]
+        path = f"/v1/customers/{customer_id}/identities"
+
+        added = await client.post(path, json={"kind": "phone", "value": phone})
+        assert added.status_code == 201, added.text
+        again = await client.post(path, json={"kind": "phone", "value": phone.replace(" ", "")})
+        assert again.status_code == 200
+        assert len(again.json()["identities"]) == 2
+
+        called = await call(client, From=phone)
+        created = await tap.wait_for("ticket.created", lambda e: e.ticket_id == called.json()["ticket_id"])
+        assert created.payload.customer_id == customer_id
+
+        stranger = await call(client, From=other_phone)  # a customer of its own
+        assert stranger.status_code == 201
+        taken = await client.post(path, json={"kind": "phone", "value": other_phone})
+        assert taken.status_code == 409 and "not merged" in taken.json()["detail"]
+        assert (await client.post(path, json={"kind": "phone", "value": "12"})).status_code == 422
+        assert (await client.post(path, json={"kind": "fax", "value": "1"})).status_code == 422
+        unknown = await client.post(f"/v1/customers/{uuid.uuid4()}/identities", json={"kind": "phone", "value": phone})
+        assert unknown.status_code == 404
+        assert (await client.get(f"/v1/customers/{customer_id}")).json()["ticket_count"] == 2

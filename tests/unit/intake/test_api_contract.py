@@ -30,6 +30,7 @@ def test_operations_have_stable_ids_and_document_their_failures() -> None:
         ("POST", "/v1/channels/voice/webhook"): "receive_voice_call",
         ("GET", "/v1/customers/{customer_id}"): "get_customer",
         ("DELETE", "/v1/customers/{customer_id}"): "erase_customer",
+        ("POST", "/v1/customers/{customer_id}/identities"): "add_customer_identity",
         ("GET", "/healthz"): "healthz",
         ("GET", "/readyz"): "readyz",
         ("GET", "/metrics"): "metrics",
