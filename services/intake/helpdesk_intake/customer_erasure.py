@@ -9,7 +9,6 @@ record goes last), so a replayed or redelivered event is harmless.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from datetime import UTC
@@ -25,6 +24,7 @@ from helpdesk_intake.channels.ignored_messages import IGNORED_MESSAGES_COLLECTIO
 from helpdesk_intake.channels.inbound_messages import INBOUND_MESSAGES_COLLECTION
 from helpdesk_intake.customers import CustomerDirectory
 from helpdesk_intake.erasure import erase_ticket, erasure_event
+from helpdesk_intake.intake import NotAcknowledged, publish_acknowledged
 from helpdesk_intake.read_model import TICKETS_COLLECTION
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 _ERASED_EVENT_IDS = uuid.UUID("0b7c5a8e-2f4d-4e61-9a3b-5c8d7e6f1a24")  # namespace of customer.erased ids
 
 
-class ErasureNotRecorded(Exception):
+class ErasureNotRecorded(NotAcknowledged):
     """Kafka did not acknowledge `customer.erased`: the erasure was not requested."""
 
 
@@ -54,15 +54,13 @@ class CustomerErasure:
         if await self._customers.get(customer_id) is None:
             return False
         payload = erasure_event(customer_id, await self._customers.identity_keys(customer_id))
-        try:
-            envelope = await asyncio.wait_for(
-                # One event per customer: a repeated request carries the same id.
-                self._publisher.emit(payload, event_id=uuid.uuid5(_ERASED_EVENT_IDS, customer_id)),
-                self._publish_timeout,
-            )
-        except Exception as error:
-            log.error("Kafka did not acknowledge customer.erased of %s: %r", customer_id, error)
-            raise ErasureNotRecorded("Kafka did not acknowledge the erasure request") from error
+        envelope = await publish_acknowledged(
+            self._publisher,
+            payload,
+            timeout=self._publish_timeout,
+            error=ErasureNotRecorded,
+            event_id=uuid.uuid5(_ERASED_EVENT_IDS, customer_id),  # a repeated request carries the same id
+        )
         # Read-your-writes, as for tickets: the consumer applies it again later, harmlessly.
         try:
             await self.on_customer_erased(envelope)

@@ -22,8 +22,33 @@ tracer = trace.get_tracer("helpdesk_intake")
 _CREATED_EVENT_IDS = uuid.UUID("6c1d1f0e-4a59-4c38-9d4e-2f7b1f2f8a11")  # namespace of ticket.created ids
 
 
-class TicketNotRecorded(Exception):
-    """Kafka did not acknowledge a ticket event in time: it must not be reported as done."""
+class NotAcknowledged(Exception):
+    """Kafka did not acknowledge an event in time: what it announces must not be reported as done."""
+
+
+class TicketNotRecorded(NotAcknowledged):
+    """Kafka did not acknowledge a ticket event in time."""
+
+
+async def publish_acknowledged(
+    publisher: EventPublisher,
+    payload: EventPayload,
+    *,
+    timeout: float,
+    error: type[NotAcknowledged] = NotAcknowledged,
+    ticket_id: str | None = None,
+    event_id: uuid.UUID | None = None,
+) -> Envelope:
+    """Publish and wait at most `timeout` seconds for acks=all; raise `error` otherwise."""
+    key = ticket_id or payload.partition_key()
+    try:
+        return await asyncio.wait_for(publisher.emit(payload, ticket_id=ticket_id, event_id=event_id), timeout)
+    except TimeoutError as cause:
+        log.error("Kafka did not acknowledge %s of %s within %s s", payload.event_type, key, timeout)
+        raise error(f"Kafka did not acknowledge within {timeout:g} s") from cause
+    except Exception as cause:
+        log.error("Kafka refused %s of %s: %r", payload.event_type, key, cause)
+        raise error("Kafka is unavailable") from cause
 
 
 def created_event_id(ticket_id: str) -> uuid.UUID:
@@ -84,16 +109,9 @@ class TicketIntake:
         """
         timeout = min(timeout, self._publish_timeout) if timeout is not None else self._publish_timeout
         event_type = payload.event_type
-        try:
-            envelope = await asyncio.wait_for(
-                self._publisher.emit(payload, ticket_id=ticket_id, event_id=event_id), timeout
-            )
-        except TimeoutError as error:
-            log.error("Kafka did not acknowledge %s of %s within %s s", event_type, ticket_id, timeout)
-            raise TicketNotRecorded(f"Kafka did not acknowledge within {timeout:g} s") from error
-        except Exception as error:
-            log.error("Kafka refused %s of %s: %r", event_type, ticket_id, error)
-            raise TicketNotRecorded("Kafka is unavailable") from error
+        envelope = await publish_acknowledged(
+            self._publisher, payload, timeout=timeout, error=TicketNotRecorded, ticket_id=ticket_id, event_id=event_id
+        )
 
         # Read-your-writes: the caller's next GET should see the event without waiting for our
         # consumer. The consumer applies the same event again later, harmlessly.
