@@ -11,7 +11,8 @@ import os
 import signal
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -31,67 +32,42 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGTERM, interrupt)
 
 
+def _named_or_embedded(variable: str, embedded: Callable[[], Any], address: Callable[[Any], str]) -> Iterator[str]:
+    """The server the environment names in `variable`, else an embedded one for the session."""
+    named = os.environ.get(variable)
+    if named:
+        yield named
+        return
+    with embedded() as server:
+        yield address(server)
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
-    external = os.environ.get("TEST_KAFKA_BOOTSTRAP_SERVERS")
-    if external:
-        yield external
-        return
-    broker = EmbeddedKafka()
-    try:
-        broker.start()
-        yield broker.bootstrap_servers
-    finally:
-        broker.stop()
+    yield from _named_or_embedded("TEST_KAFKA_BOOTSTRAP_SERVERS", EmbeddedKafka, lambda s: s.bootstrap_servers)
 
 
 @pytest.fixture(scope="session")
 def mongodb_url() -> Iterator[str]:
-    external = os.environ.get("MONGODB_URL")
-    if external:
-        yield external
-        return
-    server = EmbeddedMongo()
-    try:
-        server.start()
-        yield server.url
-    finally:
-        server.stop()
+    yield from _named_or_embedded("MONGODB_URL", EmbeddedMongo, lambda s: s.url)
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     # Our own server rather than the machine's shared one on 6379: tests may flush or fill it.
-    external = os.environ.get("TEST_REDIS_URL")
-    if external:
-        yield external
-        return
-    server = EmbeddedRedis()
-    try:
-        server.start()
-        yield server.url
-    finally:
-        server.stop()
+    yield from _named_or_embedded("TEST_REDIS_URL", EmbeddedRedis, lambda s: s.url)
 
 
 @pytest.fixture(scope="session")
 def smtp_capture() -> Iterator[SmtpCapture]:
-    capture = SmtpCapture()
-    try:
-        capture.start()
+    with SmtpCapture() as capture:
         yield capture
-    finally:
-        capture.stop()
 
 
 @pytest.fixture(scope="session")
 def fake_slack() -> Iterator[FakeSlack]:
-    slack = FakeSlack(token=SLACK_TEST_TOKEN)
-    try:
-        slack.start()
+    with FakeSlack(token=SLACK_TEST_TOKEN) as slack:
         yield slack
-    finally:
-        slack.stop()
 
 
 @pytest.fixture
