@@ -3,7 +3,8 @@
 - broker ceiling: a plain aiokafka produce-and-consume loop on the same broker (500-byte records, acks=all);
 - intake accept rate: concurrent POST /v1/tickets, each answered after Kafka acknowledged;
 - end to end: from POST to the Slack message recorded by the fake Slack Web API, at fixed offered loads;
-- memory: peak resident size of each service process.
+- memory: peak resident size of each service process;
+- router: the router alone, assignments per second with a large roster and a burst of tickets (bench/router.py).
 
 Figures only, no pass/fail: targets are read from the table by people.
 """
@@ -26,6 +27,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.router import RouterBenchPlan, print_router, router_bench
 from devtools.fake_slack import FakeSlack
 from devtools.platform import SERVICES, Platform
 from devtools.servers import EmbeddedKafka, EmbeddedMongo, EmbeddedRedis, SmtpCapture, free_port
@@ -207,6 +209,12 @@ async def seed_agents(router: str, count: int) -> None:
 async def run(args: argparse.Namespace) -> dict:
     results: dict = {"started_at": datetime.now(UTC).isoformat(), "machine": {"cpus": os.cpu_count()}}
     logs = RESULTS / "logs"  # the services' logs of the last run, for when a figure looks wrong
+    if args.only == "router":
+        with EmbeddedKafka() as kafka, EmbeddedMongo() as mongo:
+            print("broker ceiling ...", flush=True)
+            results["broker_ceiling"] = await broker_ceiling(kafka.bootstrap_servers, args.ceiling_records)
+            results["router"] = await router_section(args, kafka, mongo, results["broker_ceiling"], logs)
+        return results
     with EmbeddedKafka() as kafka, EmbeddedMongo() as mongo, \
             EmbeddedRedis() as redis, SmtpCapture() as smtp, FakeSlack(token=TOKEN) as slack:
         print("broker ceiling ...", flush=True)
@@ -232,28 +240,53 @@ async def run(args: argparse.Namespace) -> dict:
             results["peak_rss_mb"] = {name: peak_rss_mb(process.pid) for name, process in platform.processes.items()}
         finally:
             platform.stop()
+        # After the platform stopped, so its five services do not share the CPU with the router measured.
+        results["router"] = await router_section(args, kafka, mongo, results["broker_ceiling"], logs)
     return results
+
+
+async def router_section(
+    args: argparse.Namespace, kafka: EmbeddedKafka, mongo: EmbeddedMongo, ceiling: dict, logs: Path
+) -> dict:
+    """The router alone on the same servers, beside the broker pass-through measured in this run."""
+    print(f"router: {args.router_agents:,} agents, {args.router_tickets:,} tickets, "
+          f"budget {args.router_seconds:.0f} s ...", flush=True)
+    plan = RouterBenchPlan(
+        agents=args.router_agents, tickets=args.router_tickets, seconds=args.router_seconds,
+        capacity=args.router_capacity,
+    )
+    return await router_bench(
+        kafka_bootstrap=kafka.bootstrap_servers, mongodb_url=mongo.url, log_dir=logs, plan=plan,
+        broker_pass_through=ceiling["pass_through_per_second"], peak_rss_mb=peak_rss_mb,
+        server_pids={"tansu": kafka.pid, "nx-27017": mongo.pid},
+    )
 
 
 def print_table(results: dict) -> None:
     ceiling = results["broker_ceiling"]["pass_through_per_second"]
-    intake = results["intake"]
     print()
     print(f"broker pass-through (aiokafka, 500 B, acks=all): {ceiling:>7} records/s "
           f"(produce alone {results['broker_ceiling']['produce_per_second']}/s)")
-    print(f"intake accepted tickets (burst of {intake['tickets']}):     {intake['accepted_per_second']:>7} /s "
-          f"= {100 * intake['accepted_per_second'] / ceiling:.1f}% of the broker; "
-          f"p50 {intake['latency_ms']['p50']} ms, p99 {intake['latency_ms']['p99']} ms, errors {intake['errors']}")
-    print(f"whole pipeline, POST to Slack message:            {intake['pipeline_per_second']:>7} tickets/s "
-          f"({intake['announced_in_slack']} of {intake['tickets']} announced)")
-    print()
-    print(f"{'offered/s':>10} {'accepted':>9} {'in Slack':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
-    for row in results["end_to_end"]:
-        lat = row["latency_ms"]
-        print(f"{row['offered_per_second']:>10} {row['accepted']:>9} {row['announced_in_slack']:>9} "
-              f"{lat['p50']:>8} {lat['p95']:>8} {lat['p99']:>8}")
-    print()
-    print("peak resident memory (MB): " + ", ".join(f"{k} {v}" for k, v in results["peak_rss_mb"].items()))
+    if "intake" in results:
+        intake = results["intake"]
+        print(f"intake accepted tickets (burst of {intake['tickets']}):     {intake['accepted_per_second']:>7} /s "
+              f"= {100 * intake['accepted_per_second'] / ceiling:.1f}% of the broker; "
+              f"p50 {intake['latency_ms']['p50']} ms, p99 {intake['latency_ms']['p99']} ms, errors {intake['errors']}")
+        print(f"whole pipeline, POST to Slack message:            {intake['pipeline_per_second']:>7} tickets/s "
+              f"({intake['announced_in_slack']} of {intake['tickets']} announced)")
+    if results.get("end_to_end"):
+        print()
+        print(f"{'offered/s':>10} {'accepted':>9} {'in Slack':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+        for row in results["end_to_end"]:
+            lat = row["latency_ms"]
+            print(f"{row['offered_per_second']:>10} {row['accepted']:>9} {row['announced_in_slack']:>9} "
+                  f"{lat['p50']:>8} {lat['p95']:>8} {lat['p99']:>8}")
+    if "peak_rss_mb" in results:
+        print()
+        print("peak resident memory (MB): " + ", ".join(f"{k} {v}" for k, v in results["peak_rss_mb"].items()))
+    if "router" in results:
+        print()
+        print_router(results["router"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -264,6 +297,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=20)
     parser.add_argument("--rates", type=int, nargs="+", default=[10, 25])
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each fixed-load run")
+    parser.add_argument("--only", choices=["router"], help="run only this section (and the broker ceiling beside it)")
+    parser.add_argument("--router-agents", type=int, default=1_000, help="agents on the router bench's roster")
+    parser.add_argument("--router-tickets", type=int, default=100_000, help="tickets produced in one burst")
+    parser.add_argument("--router-seconds", type=float, default=120.0,
+                        help="time budget: answers read back after this are not counted")
+    parser.add_argument("--router-capacity", type=int, default=None,
+                        help="capacity of each agent (default: enough for every ticket, at most 1000)")
     args = parser.parse_args(argv)
     results = asyncio.run(run(args))
     RESULTS.mkdir(exist_ok=True)

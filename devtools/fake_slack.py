@@ -6,7 +6,11 @@
         call = slack.wait_for_call("chat.postMessage", lambda c: c["body"]["channel"] == "U1")
 
 Endpoints (GET or POST, JSON or form bodies, query parameters merged in):
-    /api/chat.postMessage  /api/chat.update  /api/conversations.open  /api/auth.test  /api/users.info
+    /api/chat.postMessage  /api/chat.update  /api/conversations.open  /api/conversations.history
+    /api/auth.test  /api/users.info
+As on Slack, a message posted to a user id (`U...`) lands in the bot's direct-message conversation with
+that user, whose `D...` id (the one conversations.open gives) comes back as `channel`; chat.update and
+conversations.history want that conversation id, not the user id.
 Control endpoints for other processes (`make up`, benchmarks):
     GET /_calls?method=chat.postMessage   DELETE /_calls   POST /_fail {count, status, retry_after, method}
     GET /_health
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import hashlib
 import json
 import signal
@@ -59,7 +64,8 @@ class FakeSlack:
         self._cond = threading.Condition()
         self._calls: list[Call] = []
         self._failure: dict[str, Any] | None = None
-        self._posted: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> message
+        # (conversation, ts) -> message, oldest first
+        self._posted: dict[tuple[str, str], dict[str, Any]] = {}
         self._ts_seq = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -219,6 +225,7 @@ class FakeSlack:
             "chat.postMessage": self._post_message,
             "chat.update": self._update_message,
             "conversations.open": self._open_conversation,
+            "conversations.history": self._conversation_history,
             "auth.test": self._auth_test,
             "users.info": self._user_info,
         }.get(method)
@@ -249,18 +256,19 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         if not any(body.get(k) for k in ("text", "blocks", "attachments")):
             return {"ok": False, "error": "no_text"}
+        conversation = _dm_id([channel]) if _is_user_id(channel) else channel
         ts = self._next_ts()
         message = {"type": "message", "text": body.get("text", ""), "user": BOT_USER_ID, "bot_id": BOT_ID,
                    "team": TEAM_ID, "ts": ts}  # fmt: skip
         for key in ("blocks", "attachments", "thread_ts", "metadata"):
             if body.get(key):
                 message[key] = body[key]
-        self._posted[(channel, ts)] = message
-        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        self._posted[(conversation, ts)] = message
+        return {"ok": True, "channel": conversation, "ts": ts, "message": _copy(message)}
 
     def _update_message(self, body: dict[str, Any]) -> dict[str, Any]:
         channel, ts = body.get("channel"), body.get("ts")
-        if not channel:
+        if not channel or _is_user_id(channel):  # Slack wants the conversation id here
             return {"ok": False, "error": "channel_not_found"}
         message = self._posted.get((channel, ts or ""))
         if message is None:
@@ -269,7 +277,33 @@ class FakeSlack:
             if key in body:
                 message[key] = body[key]
         message["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
-        return {"ok": True, "channel": channel, "ts": ts, "text": message.get("text", ""), "message": message}
+        return {"ok": True, "channel": channel, "ts": ts, "text": message.get("text", ""),
+                "message": _copy(message)}  # fmt: skip
+
+    def _conversation_history(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, `limit` per page (default 100) with an opaque cursor; `metadata` only when
+        `include_all_metadata` is set, as on Slack."""
+        channel = body.get("channel")
+        if not channel or _is_user_id(channel):
+            return {"ok": False, "error": "channel_not_found"}
+        try:
+            limit = max(1, min(int(body.get("limit") or 100), 999))
+            start = int(base64.urlsafe_b64decode(str(body["cursor"])).decode()) if body.get("cursor") else 0
+        except ValueError:
+            return {"ok": False, "error": "invalid_cursor"}
+        with_metadata = _flag(body.get("include_all_metadata"))
+        newest_first = [m for (where, _), m in reversed(self._posted.items()) if where == channel]
+        page = newest_first[start : start + limit]
+        messages = []
+        for message in page:
+            shown = _copy(message)
+            if not with_metadata:
+                shown.pop("metadata", None)
+            messages.append(shown)
+        has_more = start + limit < len(newest_first)
+        next_cursor = base64.urlsafe_b64encode(str(start + limit).encode()).decode() if has_more else ""
+        return {"ok": True, "messages": messages, "has_more": has_more,
+                "response_metadata": {"next_cursor": next_cursor}}  # fmt: skip
 
     def _open_conversation(self, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("channel"):
@@ -279,9 +313,7 @@ class FakeSlack:
             users = [u.strip() for u in users.split(",") if u.strip()]
         if not users:
             return {"ok": False, "error": "users_list_not_supplied"}
-        # The same set of users always gets the same DM channel id, as on Slack.
-        digest = hashlib.sha1(",".join(sorted(users)).encode()).hexdigest()[:10].upper()
-        return {"ok": True, "no_op": False, "already_open": False, "channel": {"id": f"D{digest}"}}
+        return {"ok": True, "no_op": False, "already_open": False, "channel": {"id": _dm_id(users)}}
 
     def _auth_test(self, body: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -327,6 +359,25 @@ def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None
     return web.json_response(
         payload, status=status, headers=headers, dumps=lambda o: json.dumps(o, default=str)
     )
+
+
+def _dm_id(users: list[str]) -> str:
+    """The same set of users always gets the same direct-message conversation id, as on Slack."""
+    digest = hashlib.sha1(",".join(sorted(users)).encode()).hexdigest()[:10].upper()
+    return f"D{digest}"
+
+
+def _is_user_id(channel: str) -> bool:
+    return channel[:1] in ("U", "W")
+
+
+def _flag(value: Any) -> bool:
+    """A boolean parameter, sent as JSON `true` or as form text `true`/`1`."""
+    return value is True or str(value).lower() in ("true", "1")
+
+
+def _copy(message: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(message, default=str))
 
 
 def _bearer_token(request: web.Request) -> str | None:

@@ -117,13 +117,14 @@ async def test_slack_post_message_is_recorded(fake_slack: FakeSlack) -> None:
 
     response = await client.chat_postMessage(channel="U1", text=text)
 
-    assert response["ok"] is True and response["channel"] == "U1"
+    # Like Slack: a message to a user lands in the direct-message conversation with them (a D... id).
+    assert response["ok"] is True and response["channel"].startswith("D")
     call = fake_slack.wait_for_call("chat.postMessage", lambda c: c["body"].get("text") == text, timeout=2)
     assert call["body"]["channel"] == "U1"
     assert call["headers"]["Authorization"] == "Bearer xoxb-test-token"
     assert call["response"]["ts"] == response["ts"]
 
-    updated = await client.chat_update(channel="U1", ts=response["ts"], text="edited")
+    updated = await client.chat_update(channel=response["channel"], ts=response["ts"], text="edited")
     assert updated["message"]["text"] == "edited"
 
 

@@ -1,13 +1,17 @@
-"""Watching topics from a test: read every partition from the start, without a consumer group."""
+"""Watching topics from a test (read every partition from the start, without a consumer group), and
+publishing into them as another service would."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from helpdesk_events import Envelope, EventDecodeError, decode
+from helpdesk_events.publisher import EventPublisher
+from helpdesk_events.settings import ServiceSettings
 
 
 class EventTap:
@@ -88,3 +92,14 @@ class EventTap:
             async with self._arrived:
                 await self._arrived.wait_for(lambda: len([r for r in self.records if predicate(r)]) >= count)
         return [r for r in self.records if predicate(r)]
+
+
+@asynccontextmanager
+async def publishing(settings: ServiceSettings, source: str) -> AsyncIterator[EventPublisher]:
+    """A started publisher on the test's topics, speaking as `source` (e.g. "intake" for another service's test)."""
+    publisher = EventPublisher(settings.kafka(f"{source}-double"), source=source)
+    await publisher.start()
+    try:
+        yield publisher
+    finally:
+        await publisher.stop()

@@ -25,6 +25,7 @@ from helpdesk_events import (
     TicketAssignmentAnswered,
     TicketCreated,
     TicketMessageAdded,
+    TicketPriorityChanged,
     TicketQueued,
     TicketStatusChanged,
     TicketTriaged,
@@ -53,6 +54,8 @@ def sample_payloads() -> list[EventPayload]:
             channel="web",
             message_id="m-1",
             tags=("hardware",),
+            language="pt-br",
+            customer_tier="gold",
         ),
         TicketMessageAdded(
             message_id="m-2",
@@ -66,6 +69,10 @@ def sample_payloads() -> list[EventPayload]:
         TicketTriaged(priority="high", category="hardware", required_skills=("printers",), matched_rules=("fire",)),
         TicketAssigned(agent_id="a1", agent_name="Grace", agent_email="grace@example.com", slack_user_id="U1"),
         TicketAssignmentAnswered(answer="declined", slack_user_id="U1", channel="slack"),
+        TicketPriorityChanged(
+            from_priority="normal", to_priority="high", reason="first_reply breached (policy standard)",
+            changed_by="sla",
+        ),
         TicketQueued(reason="no online agent with free capacity"),
         TicketUnassigned(agent_id="a1", reason="agent_away"),
         AgentStatusChanged(agent_id="a1", from_status="online", to_status="away"),

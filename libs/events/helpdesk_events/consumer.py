@@ -58,6 +58,13 @@ class DeadLetter(Exception):
     """Raised by a handler that knows retrying is pointless: the record goes to the dead-letter topic now."""
 
 
+def ticket_id_of(envelope: Envelope) -> str:
+    """The ticket an event is about; an event about a ticket that names none is poison."""
+    if not envelope.ticket_id:
+        raise DeadLetter(f"{envelope.type} {envelope.id} has no ticket_id")
+    return envelope.ticket_id
+
+
 class Outcome(StrEnum):
     HANDLED = "handled"
     SKIPPED = "skipped"  # no handler for this type in this service

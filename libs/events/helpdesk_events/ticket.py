@@ -87,6 +87,24 @@ class TicketCreated(EventPayload):
     customer_id: str | None = Field(
         default=None, description="The customer record of the requester in intake (one per person across channels)."
     )
+    # Added after version 1 shipped, optional with a None default: an older event simply lacks them
+    # and older subscribers ignore unknown fields, so the event stays version 1.
+    language: str | None = Field(
+        default=None,
+        description=(
+            "The customer's language as a BCP 47 tag, as they wrote it but lower case, e.g. \"fr\" or \"pt-br\";"
+            " null when the channel did not say."
+        ),
+        examples=["fr", "pt-br"],
+    )
+    customer_tier: str | None = Field(
+        default=None,
+        description=(
+            "The customer's support tier label in intake's customer record when the ticket opened, lower case,"
+            " e.g. \"gold\"; null when the customer has no tier or is not known."
+        ),
+        examples=["gold"],
+    )
 
 
 class TicketMessageAdded(EventPayload):
@@ -125,6 +143,17 @@ class TicketTriaged(EventPayload):
     team: str | None = None
     sla_policy: str | None = None
     matched_rules: tuple[str, ...] = Field(default=(), description="Names of the rules that matched, in order.")
+
+
+class TicketPriorityChanged(EventPayload):
+    event_type = "ticket.priority_changed"
+    topic = Topic.TICKETS
+    summary = "A ticket's priority changed after triage (an SLA breach escalated it, say)."
+
+    from_priority: Priority | None
+    to_priority: Priority
+    reason: str = Field(description="Why, e.g. 'first_reply breached (policy standard)'.")
+    changed_by: str = Field(description="The service or agent that changed it.")
 
 
 class TicketAssigned(EventPayload):

@@ -45,7 +45,12 @@ def action_failures(what: str) -> Iterator[None]:
     except ActionRefused as error:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from error
     except TicketNotRecorded as error:
-        raise _unavailable(f"the {what} was not recorded ({error}); retry later") from error
+        # A producer that timed out may still deliver the event once the broker answers: say so,
+        # and point at the Idempotency-Key that makes the retry record it once.
+        raise _unavailable(
+            f"the {what} was not confirmed ({error}); it may still be recorded: "
+            "retry with the same Idempotency-Key to record it exactly once"
+        ) from error
     except PyMongoError as error:
         raise _unavailable("the ticket store is unavailable; retry later") from error
 

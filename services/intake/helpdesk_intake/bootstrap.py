@@ -41,8 +41,9 @@ def create_app(settings: Settings) -> FastAPI:
         settings,
         service=SERVICE,
         group_id=settings.read_model_group_id,
-        # notification.sent: Message-IDs mail replies answer; customer.erased: the right to erasure
-        topics=[Topic.TICKETS, Topic.NOTIFICATIONS, Topic.CUSTOMERS],
+        # notification.sent: Message-IDs mail replies answer; customer.erased: the right to erasure;
+        # sla.*: the clocks GET /v1/tickets/{ticket_id} shows
+        topics=[Topic.TICKETS, Topic.NOTIFICATIONS, Topic.CUSTOMERS, Topic.SLA],
         handlers=projector.handlers(),
     )
     kafka = KafkaLink(runtime, retry_seconds=settings.kafka_connect_retry_seconds)

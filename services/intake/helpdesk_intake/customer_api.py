@@ -1,16 +1,16 @@
-"""HTTP API of customer records: read one, attach an identity to it, and request its erasure."""
+"""HTTP API of customer records: read one, attach an identity to it, set its tier, and request its erasure."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pymongo.errors import PyMongoError
 
 from helpdesk_intake.action_http import _unavailable, failure
 from helpdesk_intake.customer_erasure import CustomerErasure, ErasureNotRecorded
-from helpdesk_intake.customers import CustomerDirectory, CustomerView, IdentityTaken
+from helpdesk_intake.customers import CustomerDirectory, CustomerView, IdentityTaken, normalize_tier
 from helpdesk_intake.identity import IdentityKind, InvalidIdentity, identity_of
 
 
@@ -45,7 +45,7 @@ router = APIRouter(prefix="/v1", tags=["customers"])
     },
 )
 async def get_customer(customer_id: str, customers: CustomersDep) -> CustomerView:
-    """A customer: their identities across channels, name and number of tickets."""
+    """A customer: their identities across channels, name, number of tickets and support tier."""
     try:
         customer = await customers.get(customer_id)
     except PyMongoError as error:
@@ -98,6 +98,43 @@ async def add_customer_identity(
     except PyMongoError as error:
         raise _unavailable("the customer store is unavailable; retry later") from error
     if customer is None:  # erased meanwhile
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no customer with id {customer_id!r}")
+    return customer
+
+
+class NewTier(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tier: str | None = Field(
+        max_length=100,
+        description="Support tier label, 1-32 of a-z, 0-9, '_' or '-' (stored lower case); null removes it.",
+        examples=["gold"],
+    )
+
+    @field_validator("tier")
+    @classmethod
+    def _label(cls, tier: str | None) -> str | None:
+        return normalize_tier(tier) if tier is not None else None
+
+
+@router.put(
+    "/customers/{customer_id}/tier",
+    operation_id="set_customer_tier",
+    responses={
+        404: failure("No such customer (never known, or erased)."),
+        503: failure("Store unavailable."),
+    },
+)
+async def set_customer_tier(customer_id: str, new: NewTier, customers: CustomersDep) -> CustomerView:
+    """Set the customer's support tier (gold, platinum...). Tickets they open from now on carry it in
+    `ticket.created` as `customer_tier`, for triage rules; tickets already open keep what they had.
+    Erasing the customer erases the tier with them."""
+    try:
+        known = await customers.set_tier(customer_id, new.tier)
+        customer = await customers.get(customer_id) if known else None
+    except PyMongoError as error:
+        raise _unavailable("the customer store is unavailable; retry later") from error
+    if customer is None:  # never known, or erased (meanwhile)
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no customer with id {customer_id!r}")
     return customer
 

@@ -1,12 +1,21 @@
-"""Event handlers of intake: every ticket event updates the ticket read model."""
+"""Event handlers of intake: every ticket event and every SLA clock event updates the ticket read model."""
 
 from __future__ import annotations
 
 from helpdesk_events import Envelope, EventPayload, TicketCreated
 from helpdesk_events.consumer import DeadLetter, Handler
 from helpdesk_intake.customers import CustomerDirectory
-from helpdesk_intake.projection import PROJECTIONS, UnprojectableEvent, project
+from helpdesk_intake.projection import PROJECTIONS, SLA_STATES, UnprojectableEvent, project
 from helpdesk_intake.read_model import TicketReadModel
+
+
+class TicketNotYetProjected(LookupError):
+    """An SLA clock event for a ticket the read model does not have yet: worth retrying.
+
+    The sla topic is read beside the tickets topic with no order between them, so a clock can
+    arrive before its `ticket.created` is applied. The consumer retries it with backoff, then
+    dead-letters it if the ticket still is not there.
+    """
 
 
 class ReadModelProjector:
@@ -31,6 +40,10 @@ class ReadModelProjector:
         # Matching nothing is normal for a redelivery; for a ticket never created it is not, and
         # retrying cannot help: one partition keeps a ticket's events in order.
         if not await self._read_model.exists(write.ticket_id):
+            if type(envelope.payload) in SLA_STATES:
+                raise TicketNotYetProjected(
+                    f"{envelope.type} for ticket {write.ticket_id}, not in the read model yet"
+                )
             raise DeadLetter(
                 f"{envelope.type} for ticket {write.ticket_id}, which the read model does not know"
             )

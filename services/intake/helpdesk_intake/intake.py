@@ -82,14 +82,12 @@ class TicketIntake:
             kind=trace.SpanKind.SERVER,
             attributes={"helpdesk.ticket_id": ticket_id},
         ):
-            customer_id = (
-                await self.customers.resolve_customer(
-                    email_identity(str(form.requester.email)), form.requester.name
-                )
+            customer = (
+                await self.customers.resolve(email_identity(str(form.requester.email)), form.requester.name)
                 if self.customers is not None
                 else None
             )
-            payload = ticket_created(form, message_id=new_message_id(), customer_id=customer_id)
+            payload = ticket_created(form, message_id=new_message_id(), customer=customer)
             await self.record(payload, ticket_id=ticket_id, event_id=created_event_id(ticket_id))
         return ticket_id
 

@@ -15,23 +15,35 @@ plain strings with `$nin` (nx-27017 gets `$ne` on arrays and tests on `messages.
 wrong); messages are added with `$addToSet` (its `$push` of a sub-document turns the array's
 documents into strings); timestamps are ISO-8601 strings in UTC with microseconds, fixed width so
 they sort as text (its `$set` and `$max` of a top-level date store or compare it wrongly).
+
+SLA clocks (`sla.*`, from the sla topic) land in `sla.<metric>` of the ticket. That topic is read
+beside the tickets topic with no order between the two, and a replay may bring an old clock event
+after a newer one: each clock keeps the time of the event it shows (`updated_at`) and an older event
+matches nothing (a guard of `$or`, `$exists` and `$lte` on text: nx-27017 has no `$not`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from helpdesk_events import (
     AuthorKind,
     Envelope,
     EventPayload,
+    SlaBreached,
+    SlaMet,
+    SlaPaused,
+    SlaResumed,
+    SlaStarted,
+    SlaWarning,
     TicketAssigned,
     TicketAssignmentAnswered,
     TicketCreated,
     TicketMessageAdded,
+    TicketPriorityChanged,
     TicketQueued,
     TicketStatus,
     TicketStatusChanged,
@@ -151,6 +163,10 @@ def project_triaged(envelope: Envelope[TicketTriaged]) -> ReadModelWrite:
     return _guarded(envelope, changes, add_to_sets=tags)
 
 
+def project_priority_changed(envelope: Envelope[TicketPriorityChanged]) -> ReadModelWrite:
+    return _guarded(envelope, {"priority": envelope.payload.to_priority.value})
+
+
 def project_queued(envelope: Envelope[TicketQueued]) -> ReadModelWrite:
     event = envelope.payload
     queue = {
@@ -168,15 +184,75 @@ def project_assignment_answered(envelope: Envelope[TicketAssignmentAnswered]) ->
     return _guarded(envelope, {})
 
 
+# What each clock event makes of the clock's state; the view shows running, paused, breached or met.
+SLA_STATES: Mapping[type[EventPayload], str] = {
+    SlaStarted: "running",
+    SlaResumed: "running",
+    SlaWarning: "running",
+    SlaPaused: "paused",
+    SlaBreached: "breached",
+    SlaMet: "met",
+}
+
+
+def project_sla_clock(envelope: Envelope) -> ReadModelWrite:
+    """`sla.<metric>` of the ticket takes the clock as this event tells it, unless a newer one was applied.
+
+    Fields the event does not speak of stay: a paused or resumed clock is still warned, a breached
+    one still shows its warning. `sla.started` begins a clock afresh (a new next reply, a re-target),
+    so it clears both `warned` and `within_target`.
+    """
+    event = envelope.payload
+    if type(event) not in SLA_STATES:
+        raise UnprojectableEvent(f"{envelope.type} is not an SLA clock event")
+    metric = event.metric.value
+    stamp = _timestamp(envelope)
+    clock: Document = {
+        "metric": metric,
+        "policy": event.policy,
+        # As the event carries it on the wire: an ISO 8601 duration such as `PT4H`.
+        "target": event.model_dump(mode="json", include={"target"})["target"],
+        "due_at": _iso(event.due_at) if event.due_at is not None else None,
+        "state": SLA_STATES[type(event)],
+        "updated_at": stamp,
+    }
+    if isinstance(event, SlaStarted):
+        clock |= {"warned": False, "within_target": None}
+    elif isinstance(event, SlaWarning):
+        clock["warned"] = True
+    elif isinstance(event, SlaMet):
+        clock["within_target"] = event.within_target
+    ticket_id = _ticket_id(envelope)
+    event_id = str(envelope.id)
+    at = f"sla.{metric}.updated_at"
+    return ReadModelWrite(
+        ticket_id=ticket_id,
+        filter={
+            "_id": ticket_id,
+            "applied_event_ids": {"$nin": [event_id]},
+            # Equal times pass: two events of one instant apply in the order the topic keeps them.
+            "$or": [{at: {"$exists": False}}, {at: {"$lte": stamp}}],
+        },
+        # Field by field (dotted), so what this event does not say stays as it was. The ticket's own
+        # `updated_at` stays too: it tells when the ticket changed, and a clock is not the ticket.
+        update={
+            "$set": {f"sla.{metric}.{name}": value for name, value in clock.items()},
+            "$addToSet": {"applied_event_ids": event_id},
+        },
+    )
+
+
 PROJECTIONS: Mapping[type[EventPayload], Callable[[Envelope], ReadModelWrite]] = {
     TicketCreated: project_created,
     TicketMessageAdded: project_message_added,
     TicketStatusChanged: project_status_changed,
     TicketAssigned: project_assigned,
     TicketUnassigned: project_unassigned,
+    TicketPriorityChanged: project_priority_changed,
     TicketTriaged: project_triaged,
     TicketQueued: project_queued,
     TicketAssignmentAnswered: project_assignment_answered,
+    **dict.fromkeys(SLA_STATES, project_sla_clock),
 }
 
 
@@ -227,7 +303,12 @@ def _message(
 
 def _timestamp(envelope: Envelope) -> str:
     """`2026-11-23T09:30:00.000000+00:00`: when the event happened."""
-    return envelope.occurred_at.astimezone(UTC).isoformat(timespec="microseconds")
+    return _iso(envelope.occurred_at)
+
+
+def _iso(moment: datetime) -> str:
+    """Fixed width in UTC, so stored times sort and compare as text."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _ticket_id(envelope: Envelope) -> str:

@@ -6,12 +6,16 @@ Pure: validation and normalisation only; publishing is `intake.TicketIntake`'s j
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from helpdesk_events import Channel, Priority, Requester, TicketCreated, TicketStatus
+from helpdesk_intake.language import LanguageTag
 from helpdesk_intake.message_body import MessageBody
+
+if TYPE_CHECKING:  # the store stays out of this pure module
+    from helpdesk_intake.customers import KnownCustomer
 
 MAX_SUBJECT_CHARS = 998  # the longest header line RFC 5322 allows: subjects must survive the email channel
 MAX_TAGS = 50
@@ -48,6 +52,11 @@ class NewTicketForm(BaseModel):
         description=f"Lowercased, deduplicated; at most {MAX_TAGS}, each at most {MAX_TAG_CHARS} characters.",
         examples=[["billing", "vip"]],
     )
+    language: LanguageTag | None = Field(
+        default=None,
+        description="The customer's language, a BCP 47 tag such as fr or pt-BR (stored lower case), for triage.",
+        examples=["fr"],
+    )
 
     @field_validator("tags")
     @classmethod
@@ -70,8 +79,11 @@ class TicketAccepted(BaseModel):
     status: TicketStatus = TicketStatus.NEW
 
 
-def ticket_created(form: NewTicketForm, *, message_id: str, customer_id: str | None = None) -> TicketCreated:
-    """The event a submitted form becomes: channel web, priority normal until triage decides."""
+def ticket_created(
+    form: NewTicketForm, *, message_id: str, customer: KnownCustomer | None = None
+) -> TicketCreated:
+    """The event a submitted form becomes: channel web, priority normal until triage decides;
+    `customer`: the requester's customer record (its id and tier), when intake keeps them."""
     return TicketCreated(
         subject=form.subject,
         body=form.body,
@@ -80,7 +92,9 @@ def ticket_created(form: NewTicketForm, *, message_id: str, customer_id: str | N
         message_id=message_id,
         priority=Priority.NORMAL,
         tags=tuple(form.tags),
-        customer_id=customer_id,
+        customer_id=customer.customer_id if customer is not None else None,
+        customer_tier=customer.tier if customer is not None else None,
+        language=form.language,
     )
 
 

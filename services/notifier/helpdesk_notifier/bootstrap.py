@@ -10,7 +10,7 @@ import redis.exceptions
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from helpdesk_events import CustomerErased, TicketAssigned, TicketCreated, Topic
+from helpdesk_events import CustomerErased, TicketCreated, Topic
 from helpdesk_events.runtime import EventRuntime
 from helpdesk_events.service import (
     ReadinessCheck,
@@ -21,21 +21,25 @@ from helpdesk_events.service import (
 )
 from helpdesk_notifier import api
 from helpdesk_notifier.customer_erasure import NotifierErasure
-from helpdesk_notifier.deliverer import Deliverer
+from helpdesk_notifier.deliverer import Deliverer, DeliveryBusy
 from helpdesk_notifier.delivery_guard import RedisDeliveryGuard
 from helpdesk_notifier.delivery_store import MongoDeliveryStore
-from helpdesk_notifier.handlers import NotifierHandlers
+from helpdesk_notifier.handlers import AssignmentPosts, NotifierHandlers
 from helpdesk_notifier.ports import ChatClient, Mailer
 from helpdesk_notifier.recording import RecordingChatClient
 from helpdesk_notifier.retry import RetryPolicy
+from helpdesk_notifier.routing import load_routes
 from helpdesk_notifier.settings import Settings
 from helpdesk_notifier.slack import SlackChatClient
+from helpdesk_notifier.slack_rate import SlackRateLimiter
 from helpdesk_notifier.smtp import SmtpMailer
 from helpdesk_notifier.ticket_projection import MongoTicketProjection
 
 SERVICE = "notifier"
 # Redis down means "try this event again later", never "this event is bad".
 REDIS_OUTAGES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+# Another worker holds the delivery (or a crashed one did, until its lease lapses): retry, never dead-letter.
+HELD_ELSEWHERE = (*REDIS_OUTAGES, DeliveryBusy)
 CONSUMER_GROUP = "notifier"
 
 log = logging.getLogger(__name__)
@@ -76,6 +80,8 @@ def create_app(
 ) -> FastAPI:
     """`chat` and `mailer` replace the Slack and SMTP adapters (test doubles); the rest is always real."""
     checks: dict[str, ReadinessCheck] = {}
+    # A bad routes file stops the notifier here, before anything starts (RoutesError names the field).
+    routes = load_routes(settings.notifier_routes_file, default_from=settings.email_from)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,8 +90,9 @@ def create_app(
                 settings,
                 service=SERVICE,
                 group_id=CONSUMER_GROUP,
-                topics=[Topic.TICKETS, Topic.CUSTOMERS],  # customer.erased: the right to erasure
-                infrastructure_errors=REDIS_OUTAGES,
+                # customer.erased: the right to erasure; sla: alerts and due times; feedback: surveys, shout-outs.
+                topics=[Topic.TICKETS, Topic.CUSTOMERS, Topic.SLA, Topic.FEEDBACK],
+                infrastructure_errors=HELD_ELSEWHERE,
             )
 
             mongo = mongo_client(settings)
@@ -100,24 +107,34 @@ def create_app(
             chat_client = chat or build_chat_client(settings)
             stack.push_async_callback(chat_client.close)
 
+            tickets = MongoTicketProjection(database["tickets"])
+            posts = AssignmentPosts(chat_client, tickets)
             handlers = NotifierHandlers(
-                tickets=MongoTicketProjection(database["tickets"]),
+                tickets=tickets,
                 deliverer=Deliverer(
                     store=deliveries,
                     guard=RedisDeliveryGuard(redis, settings.delivery_guard_ttl_seconds),
                     publisher=runtime.publisher,
                     policy=retry_policy(settings),
+                    find_posted=posts.find_posted,
                 ),
                 mailer=mailer or build_mailer(settings),
                 chat=chat_client,
-                email_from=settings.email_from,
+                posts=posts,
+                routes=routes,
+                rate_limiter=(
+                    SlackRateLimiter(redis, settings.slack_channel_interval_seconds)
+                    if settings.slack_channel_interval_seconds > 0
+                    else None
+                ),
                 email_domain=settings.email_domain,
+                ticket_url=settings.notifier_ticket_url,
             )
             erasure = NotifierErasure(database["tickets"], database["deliveries"], database["erased_requesters"])
             runtime.subscribe(
                 {
+                    **handlers.handlers(),
                     TicketCreated: erasure.unless_erased(handlers.on_ticket_created),
-                    TicketAssigned: handlers.on_ticket_assigned,
                     CustomerErased: erasure.on_customer_erased,
                 }
             )
@@ -131,7 +148,11 @@ def create_app(
     app = FastAPI(
         title="Help desk notifier",
         version="0.1.0",
-        description="Slack messages to agents and emails to requesters, each delivered at most once.",
+        description=(
+            "Slack messages to agents (assignments with buttons kept up to date, SLA alerts, shout-outs) "
+            "and emails to requesters (acknowledgements, agent replies, surveys, status changes), each "
+            "delivered at most once, with retries and a rate limit per Slack channel."
+        ),
         lifespan=lifespan,
     )
     install_error_handlers(app)

@@ -10,8 +10,11 @@ The flow for a delivery key:
 
 The remaining window is a crash between the provider accepting a message and step 4's record.
 A replay then finds the delivery "sending" and in flight: email is sent again with the same
-Message-ID, which the customer's mail client shows as one message; Slack is not posted again,
-the delivery fails with that reason and its trigger is dead-lettered, for a person to check.
+Message-ID, which the customer's mail client shows as one message. A Slack post is not made
+again blind: `find_posted` looks for it in the conversation by its metadata (which names the
+delivery); found, the delivery is settled as sent with that message's ts, not found, it is
+posted. Without `find_posted` the delivery fails with that reason and its trigger is
+dead-lettered, for a person to check. An update of a message (a repeatable kind) is made again.
 A crash after the record and before the announcement is repaired by the replay (it announces).
 """
 
@@ -44,6 +47,8 @@ from helpdesk_notifier.retry import GiveUp, RetryPolicy
 log = logging.getLogger(__name__)
 
 Send = Callable[[Delivery], Awaitable[Receipt]]
+# Looks for an interrupted Slack post in its conversation: its receipt when it went out, else None.
+FindPosted = Callable[[Delivery], Awaitable[Receipt | None]]
 
 INTERRUPTED_SLACK_POST = (
     "interrupted during a Slack post: the message may or may not have been posted, "
@@ -65,8 +70,10 @@ class Deliverer:
         policy: RetryPolicy,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
+        find_posted: FindPosted | None = None,
     ) -> None:
         self._store = store
+        self._find_posted = find_posted
         self._guard = guard
         self._publisher = publisher
         self._policy = policy
@@ -89,7 +96,9 @@ class Deliverer:
                 return await self._announce(record, sent_event(record))
             if step is Step.ABANDON:
                 assert record is not None
-                await self._give_up(record, INTERRUPTED_SLACK_POST)
+                found = await self._look_for_post(record)
+                if found is not None:
+                    return found
             return await self._attempt(await self._store.begin(request), send)
 
     async def skip(self, request: DeliveryRequest, reason: str) -> Delivery:
@@ -113,8 +122,42 @@ class Deliverer:
                 await self._sleep(decision.delay)
             else:
                 status = DeliveryStatus.RECORDED if receipt.recorded_only else DeliveryStatus.SENT
-                record = await self._store.settle(record.key, status, external_id=receipt.external_id)
+                record = await self._store.settle(
+                    record.key, status, external_id=receipt.external_id, conversation=receipt.conversation
+                )
                 return await self._announce(record, sent_event(record))
+        raise AssertionError("unreachable: the policy gives up at max_attempts")
+
+    async def _look_for_post(self, record: Delivery) -> Delivery | None:
+        """Settle an interrupted Slack post from what the conversation shows: the settled record when
+        the message is there, None when it is not (so it is posted). Looking is retried like a send;
+        when it cannot be done, the delivery fails rather than risk a second message."""
+        if self._find_posted is None:
+            await self._give_up(record, INTERRUPTED_SLACK_POST)
+        for attempt in range(1, self._policy.max_attempts + 1):
+            try:
+                receipt = await self._find_posted(record)
+            except DeliveryError as error:
+                decision = self._policy.after_failure(attempt, error, self._rand)
+                if isinstance(decision, GiveUp):
+                    reason = f"{INTERRUPTED_SLACK_POST}; could not look for it: {decision.reason}"
+                    await self._give_up(record, reason)
+                log.warning("delivery %s: looking for the interrupted post failed (%s); next in %.2f s",
+                            record.key, error, decision.delay)  # fmt: skip
+                await self._sleep(decision.delay)
+                continue
+            if receipt is None:
+                log.info("delivery %s: the interrupted post is not in the conversation: posting", record.key)
+                return None
+            log.info("delivery %s: the interrupted post went out (ts %s); not posting again",
+                     record.key, receipt.external_id)  # fmt: skip
+            record = await self._store.settle(
+                record.key,
+                DeliveryStatus.SENT,
+                external_id=receipt.external_id,
+                conversation=receipt.conversation,
+            )
+            return await self._announce(record, sent_event(record))
         raise AssertionError("unreachable: the policy gives up at max_attempts")
 
     async def _announce(self, record: Delivery, payload: NotificationSent | NotificationFailed) -> Delivery:

@@ -21,6 +21,21 @@ NOTIFIER_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "notifier.helpdesk.local")
 class DeliveryKind(StrEnum):
     ACKNOWLEDGEMENT = "acknowledgement"  # email to the requester: we got your request
     ASSIGNMENT = "assignment"  # Slack message to the agent: this ticket is yours
+    ASSIGNMENT_UPDATE = "assignment_update"  # chat.update of that message (accepted, reassigned, solved)
+    SLA_ALERT = "sla_alert"  # Slack message to the team: an SLA clock is about to breach, or did
+    SHOUT_OUT = "shout_out"  # Slack message to the team: a customer's kind words
+    AGENT_REPLY = "agent_reply"  # email to the requester: the agent's answer
+    SURVEY_INVITATION = "survey_invitation"  # email to the requester: rate us
+    STATUS_CHANGE = "status_change"  # email to the requester: solved, or reopened
+
+    @property
+    def repeatable(self) -> bool:
+        """Sending it twice leaves the recipient with what sending it once would: safe to repeat blind.
+
+        Only an update is: `chat.update` of a given message with given blocks lands on the same message
+        and shows the same thing. Every post or email adds one more message for the recipient.
+        """
+        return self is DeliveryKind.ASSIGNMENT_UPDATE
 
 
 class DeliveryStatus(StrEnum):
@@ -86,6 +101,8 @@ class Delivery:
     last_error: str | None = None
     reason: str | None = None
     external_id: str | None = None
+    # Slack: the conversation the message landed in (a `D...` id for a direct message), for chat.update.
+    conversation: str | None = None
     # An attempt started and its outcome was not written down (yet): the send may have happened.
     in_flight: bool = False
     # The outcome went out on the notifications topic.
@@ -96,7 +113,9 @@ class Step(StrEnum):
     SEND = "send"  # make an attempt (again)
     NOTHING = "nothing"  # a replay of a settled delivery
     ANNOUNCE = "announce"  # settled, but the notification event did not go out: emit it now
-    ABANDON = "abandon"  # an interrupted Slack post: its outcome is unknown, do not post twice
+    # An interrupted Slack post: its outcome is unknown. Look for it in the conversation before posting
+    # again (the message's metadata names the delivery); fail it when there is no way to look.
+    ABANDON = "abandon"
 
 
 def next_step(record: Delivery | None) -> Step:
@@ -109,8 +128,11 @@ def next_step(record: Delivery | None) -> Step:
     in flight is resolved by channel:
     - email is sent again with the SAME Message-ID (kept in the record's content), which
       mail clients show as one message;
-    - Slack has no such key, so it is not posted again: the delivery fails with the reason,
-      and its trigger goes to the dead-letter topic for a person to check and re-drive.
+    - Slack has no such key: the post is not made again blind (ABANDON). The deliverer first looks
+      for it in the conversation by its metadata, which names the delivery: found, the delivery is
+      sent; not found, it is posted. Without a way to look, it fails and its trigger goes to the
+      dead-letter topic for a person to check and re-drive;
+    - a repeatable kind (an update of a message already posted) is simply made again.
     """
     if record is None:
         return Step.SEND
@@ -120,7 +142,7 @@ def next_step(record: Delivery | None) -> Step:
         return Step.NOTHING
     if record.status is DeliveryStatus.FAILED:
         return Step.SEND  # a failed delivery's trigger comes back only when someone re-drives it
-    if record.in_flight and record.channel is DeliveryChannel.SLACK:
+    if record.in_flight and record.channel is DeliveryChannel.SLACK and not record.kind.repeatable:
         return Step.ABANDON
     return Step.SEND
 

@@ -46,11 +46,19 @@ class MongoDeliveryStore:
         return await self._update(key, {"$set": {"in_flight": False, "last_error": error}})
 
     async def settle(
-        self, key: str, status: DeliveryStatus, *, external_id: str | None = None, error: str | None = None
+        self,
+        key: str,
+        status: DeliveryStatus,
+        *,
+        external_id: str | None = None,
+        error: str | None = None,
+        conversation: str | None = None,
     ) -> Delivery:
         fields: dict[str, Any] = {"status": status.value, "in_flight": False}
         if external_id is not None:
             fields["external_id"] = external_id
+        if conversation is not None:
+            fields["conversation"] = conversation
         if error is not None:  # a success keeps the error of an earlier attempt: it tells why attempts > 1
             fields["last_error"] = error
         return await self._update(key, {"$set": fields})
@@ -113,6 +121,7 @@ def _delivery(document: dict[str, Any]) -> Delivery:
         last_error=document.get("last_error"),
         reason=document.get("reason"),
         external_id=document.get("external_id"),
+        conversation=document.get("conversation"),
         in_flight=document.get("in_flight", False),
         announced=document.get("announced", False),
     )

@@ -1,28 +1,100 @@
-"""Event handlers: ticket.created acknowledges to the requester, ticket.assigned tells the agent."""
+"""Event handlers: keep the notifier's view of each ticket, and say what should reach whom.
+
+- ticket.created: the requester's acknowledgement email;
+- ticket.assigned: the agent's Slack message with buttons; earlier agents' messages are updated;
+- ticket.unassigned, ticket.status_changed, ticket.assignment_answered: the posted Slack messages
+  are updated (chat.update) so their buttons never lie; a solved or reopened ticket is emailed;
+- ticket.message_added: an agent's public reply is emailed to the requester, in the thread;
+- sla.warning, sla.breached: an alert in the team's Slack channel, mentioning the assignee;
+- survey.sent: the survey invitation email; feedback.received: a shout-out for praise.
+
+Every send goes through the Deliverer (at most once per event, channel and recipient).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from email.utils import make_msgid, parseaddr
+from typing import Any
 
-from helpdesk_events import DeliveryChannel, Envelope, TicketAssigned, TicketCreated
-from helpdesk_events.consumer import DeadLetter
+from helpdesk_events import (
+    AssignmentAnswer,
+    AuthorKind,
+    Channel,
+    DeliveryChannel,
+    Envelope,
+    FeedbackReceived,
+    SlaBreached,
+    SlaMet,
+    SlaPaused,
+    SlaResumed,
+    SlaStarted,
+    SlaWarning,
+    SurveySent,
+    TicketAssigned,
+    TicketAssignmentAnswered,
+    TicketCreated,
+    TicketMessageAdded,
+    TicketPriorityChanged,
+    TicketStatusChanged,
+    TicketTriaged,
+    TicketUnassigned,
+)
+from helpdesk_events.consumer import ticket_id_of
 from helpdesk_notifier.deliverer import Deliverer
 from helpdesk_notifier.deliveries import Delivery, DeliveryKind, DeliveryRequest, undeliverable_email
-from helpdesk_notifier.messages import (
-    AcknowledgementEmail,
-    TicketSummary,
+from helpdesk_notifier.email_messages import (
+    OutgoingEmail,
     build_email,
     compose_acknowledgement,
-    compose_assignment,
+    compose_agent_reply,
+    compose_status_change,
+    compose_survey_invitation,
+    is_message_id,
 )
 from helpdesk_notifier.ports import ChatClient, ChatMessage, Mailer, Receipt
+from helpdesk_notifier.routing import NotificationRoutes
+from helpdesk_notifier.slack_messages import (
+    compose_assignment,
+    compose_shout_out,
+    compose_sla_alert,
+    is_shout_out,
+    with_delivery_key,
+)
+from helpdesk_notifier.slack_rate import SlackRateLimiter
 from helpdesk_notifier.ticket_projection import MongoTicketProjection
+from helpdesk_notifier.ticket_view import SlackPost, TicketView
 
 log = logging.getLogger(__name__)
+
+
+class AssignmentPosts:
+    """Where each agent's assignment message landed (conversation and ts), so it can be updated later."""
+
+    def __init__(self, chat: ChatClient, tickets: MongoTicketProjection) -> None:
+        self._chat = chat
+        self._tickets = tickets
+
+    async def find_posted(self, delivery: Delivery) -> Receipt | None:
+        """For the deliverer, after an interrupted post: the message if Slack has it (remembered if so)."""
+        receipt = await self._chat.find_posted(ChatMessage.from_content(delivery.content))
+        if receipt is not None and delivery.kind is DeliveryKind.ASSIGNMENT:
+            await self.remember(delivery, receipt)
+        return receipt
+
+    async def remember(self, delivery: Delivery, receipt: Receipt) -> None:
+        if receipt.recorded_only or not receipt.external_id:
+            return
+        payload = (delivery.content.get("metadata") or {}).get("event_payload") or {}
+        conversation = receipt.conversation or delivery.content["channel"]
+        await self._tickets.posted(
+            delivery.ticket_id,
+            SlackPost(conversation, receipt.external_id, payload.get("agent_id", ""), delivery.key),
+        )
 
 
 class NotifierHandlers:
@@ -33,65 +105,275 @@ class NotifierHandlers:
         deliverer: Deliverer,
         mailer: Mailer,
         chat: ChatClient,
-        email_from: str,
+        posts: AssignmentPosts,
+        routes: NotificationRoutes,
+        rate_limiter: SlackRateLimiter | None,
         email_domain: str,
+        ticket_url: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._tickets = tickets
         self._deliverer = deliverer
         self._mailer = mailer
         self._chat = chat
-        self._email_from = email_from
+        self._posts = posts
+        self._routes = routes
+        self._rate_limiter = rate_limiter
         self._email_domain = email_domain
-        self._signature = parseaddr(email_from)[0] or "Support"
+        self._ticket_url = ticket_url
         self._clock = clock
 
+    def handlers(self) -> dict[type, Callable[[Envelope[Any]], Any]]:
+        """What this class handles, by payload type (ticket.created is wrapped by erasure in bootstrap)."""
+        return {
+            TicketCreated: self.on_ticket_created,
+            TicketTriaged: self.on_ticket_triaged,
+            TicketPriorityChanged: self.on_priority_changed,
+            TicketAssigned: self.on_ticket_assigned,
+            TicketUnassigned: self.on_ticket_unassigned,
+            TicketStatusChanged: self.on_ticket_status_changed,
+            TicketAssignmentAnswered: self.on_assignment_answered,
+            TicketMessageAdded: self.on_message_added,
+            SlaStarted: self.on_sla_clock,
+            SlaPaused: self.on_sla_clock,
+            SlaResumed: self.on_sla_clock,
+            SlaMet: self.on_sla_clock,
+            SlaWarning: self.on_sla_alert,
+            SlaBreached: self.on_sla_alert,
+            SurveySent: self.on_survey_sent,
+            FeedbackReceived: self.on_feedback_received,
+        }
+
+    # ---- tickets ---------------------------------------------------------------------------------
+
     async def on_ticket_created(self, envelope: Envelope[TicketCreated]) -> None:
-        ticket_id = _ticket_id(envelope)
+        ticket_id = ticket_id_of(envelope)
         created = envelope.payload
-        await self._tickets.remember(ticket_id, TicketSummary.from_created(created))
+        # A ticket opened by email: the acknowledgement and later replies answer that mail.
+        mail_id = created.message_id if created.channel is Channel.EMAIL and is_message_id(created.message_id) else None
+        await self._tickets.created(ticket_id, created, customer_message_id=mail_id)
+        view = await self._tickets.view(ticket_id)
+        sender = self._routes.email_sender(view.team)
         # A fresh Message-ID each time; only the first is kept, with the content (see the store's `begin`).
         email = compose_acknowledgement(
-            ticket_id, created, message_id=make_msgid(domain=self._email_domain), signature=self._signature
-        )
-        request = _request(envelope, ticket_id, DeliveryChannel.EMAIL, DeliveryKind.ACKNOWLEDGEMENT,
-                           recipient=created.requester.email, content=asdict(email))  # fmt: skip
-        if undeliverable_email(created.requester.email):
-            await self._deliverer.skip(request, reason=f"the requester has no email address ({created.channel} contact)")
-            return
-        await self._deliverer.deliver(request, self._send_email)
+            view, message_id=self._message_id(), sender=sender.from_, reply_to=sender.reply_to,
+            signature=_signature(sender.from_),
+        )  # fmt: skip
+        await self._email(envelope, view, DeliveryKind.ACKNOWLEDGEMENT, email)
+
+    async def on_ticket_triaged(self, envelope: Envelope[TicketTriaged]) -> None:
+        triaged = envelope.payload
+        await self._tickets.triaged(ticket_id_of(envelope), priority=triaged.priority.value, team=triaged.team)
+
+    async def on_priority_changed(self, envelope: Envelope[TicketPriorityChanged]) -> None:
+        ticket_id = ticket_id_of(envelope)
+        await self._tickets.triaged(ticket_id, priority=envelope.payload.to_priority.value, team=None)
+        await self._update_posts(envelope, await self._tickets.view(ticket_id))
 
     async def on_ticket_assigned(self, envelope: Envelope[TicketAssigned]) -> None:
-        ticket_id = _ticket_id(envelope)
+        ticket_id = ticket_id_of(envelope)
         assigned = envelope.payload
+        await self._tickets.assigned(
+            ticket_id, agent_id=assigned.agent_id, agent_name=assigned.agent_name,
+            slack_user_id=assigned.slack_user_id, team=assigned.team,
+        )  # fmt: skip
+        view = await self._tickets.view(ticket_id)
+        recipient = assigned.slack_user_id or f"agent:{assigned.agent_id}"
+        request = _request(envelope, ticket_id, DeliveryChannel.SLACK, DeliveryKind.ASSIGNMENT, recipient=recipient)
+        # Earlier agents' messages now say "Reassigned to ..." (not this event's own post, on a replay).
+        await self._update_posts(envelope, view, skip_delivery=request.key)
         if not assigned.slack_user_id:
-            request = _request(envelope, ticket_id, DeliveryChannel.SLACK, DeliveryKind.ASSIGNMENT,
-                               recipient=f"agent:{assigned.agent_id}")  # fmt: skip
             await self._deliverer.skip(request, reason=f"agent {assigned.agent_id} has no slack_user_id")
             return
-        ticket = await self._tickets.get(ticket_id)
-        if ticket is None:
-            log.warning("ticket %s assigned before its ticket.created was seen: no details", ticket_id)
-        message = compose_assignment(ticket_id, assigned, ticket, channel=assigned.slack_user_id)
-        request = _request(envelope, ticket_id, DeliveryChannel.SLACK, DeliveryKind.ASSIGNMENT,
-                           recipient=assigned.slack_user_id, content=message.as_content())  # fmt: skip
-        await self._deliverer.deliver(request, self._post_to_slack)
+        if not view.known:
+            log.warning("ticket %s assigned before its ticket.created was seen: few details", ticket_id)
+        message = self._assignment_message(view, assigned.agent_id, assigned.slack_user_id, request.key)
+        await self._deliverer.deliver(
+            dataclasses.replace(request, content=message.as_content()), self._post_assignment
+        )
+
+    async def on_ticket_unassigned(self, envelope: Envelope[TicketUnassigned]) -> None:
+        ticket_id = ticket_id_of(envelope)
+        await self._tickets.unassigned(ticket_id, envelope.payload.agent_id)
+        await self._update_posts(envelope, await self._tickets.view(ticket_id))
+
+    async def on_assignment_answered(self, envelope: Envelope[TicketAssignmentAnswered]) -> None:
+        ticket_id = ticket_id_of(envelope)
+        answer = envelope.payload
+        if answer.answer is not AssignmentAnswer.ACCEPTED:
+            return  # the router answers a decline with ticket.unassigned, which updates the message
+        view = await self._tickets.view(ticket_id)
+        agent_id = answer.agent_id or (view.agent_id if answer.slack_user_id == view.slack_user_id else None)
+        if agent_id is None:
+            return
+        await self._tickets.accepted(ticket_id, agent_id)
+        await self._update_posts(envelope, await self._tickets.view(ticket_id))
+
+    async def on_ticket_status_changed(self, envelope: Envelope[TicketStatusChanged]) -> None:
+        ticket_id = ticket_id_of(envelope)
+        change = envelope.payload
+        await self._tickets.status(ticket_id, change.to_status.value)
+        view = await self._tickets.view(ticket_id)
+        await self._update_posts(envelope, view)
+        if change.from_status is None:
+            return
+        sender = self._routes.email_sender(view.team)
+        email = compose_status_change(
+            view, to_status=change.to_status.value, from_status=change.from_status.value,
+            message_id=self._message_id(), sender=sender.from_, reply_to=sender.reply_to,
+            signature=_signature(sender.from_),
+        )  # fmt: skip
+        if email is not None:
+            await self._email(envelope, view, DeliveryKind.STATUS_CHANGE, email)
+
+    async def on_message_added(self, envelope: Envelope[TicketMessageAdded]) -> None:
+        ticket_id = ticket_id_of(envelope)
+        message = envelope.payload
+        if message.author_kind is AuthorKind.CUSTOMER:
+            if message.channel is Channel.EMAIL and is_message_id(message.message_id):
+                await self._tickets.customer_message(ticket_id, message.message_id)
+            return
+        if message.author_kind is not AuthorKind.AGENT or not message.public:
+            return  # internal notes and system messages stay inside
+        view = await self._tickets.view(ticket_id)
+        sender = self._routes.email_sender(view.team)
+        email = compose_agent_reply(
+            view, body=message.body, agent_name=view.agent_name or message.author_id or "Support",
+            message_id=self._message_id(), sender=sender.from_, reply_to=sender.reply_to,
+            signature=_signature(sender.from_),
+        )  # fmt: skip
+        await self._email(envelope, view, DeliveryKind.AGENT_REPLY, email)
+
+    # ---- SLA -------------------------------------------------------------------------------------
+
+    async def on_sla_clock(self, envelope: Envelope[SlaStarted | SlaPaused | SlaResumed | SlaMet]) -> None:
+        ticket_id = ticket_id_of(envelope)
+        clock = envelope.payload
+        due = None if isinstance(clock, SlaMet) else clock.due_at
+        await self._tickets.sla_due(ticket_id, clock.metric.value, due)
+        await self._update_posts(envelope, await self._tickets.view(ticket_id))
+
+    async def on_sla_alert(self, envelope: Envelope[SlaWarning | SlaBreached]) -> None:
+        ticket_id = ticket_id_of(envelope)
+        alert = envelope.payload
+        await self._tickets.sla_due(ticket_id, alert.metric.value, alert.due_at)
+        view = await self._tickets.view(ticket_id)
+        kind = "warning" if isinstance(alert, SlaWarning) else "breached"
+        share = alert.elapsed_share if isinstance(alert, SlaWarning) else None
+        for target in self._routes.slack_targets(envelope.type, view):
+            message = compose_sla_alert(
+                view, kind=kind, metric=alert.metric.value, due_at=alert.due_at, elapsed_share=share,
+                channel=target, link=self._link(view),
+            )  # fmt: skip
+            await self._post(envelope, ticket_id, DeliveryKind.SLA_ALERT, message)
+
+    # ---- feedback --------------------------------------------------------------------------------
+
+    async def on_survey_sent(self, envelope: Envelope[SurveySent]) -> None:
+        ticket_id = ticket_id_of(envelope)
+        survey = envelope.payload
+        view = await self._tickets.view(ticket_id)
+        if view.requester_email is None:
+            view = dataclasses.replace(view, requester_email=survey.requester_email)
+        sender = self._routes.email_sender(survey.team or view.team)
+        email = compose_survey_invitation(
+            view, survey_url=survey.survey_url, kind=survey.kind.value, message_id=self._message_id(),
+            sender=sender.from_, reply_to=sender.reply_to, signature=_signature(sender.from_),
+        )  # fmt: skip
+        await self._email(envelope, view, DeliveryKind.SURVEY_INVITATION, email, recipient=survey.requester_email)
+
+    async def on_feedback_received(self, envelope: Envelope[FeedbackReceived]) -> None:
+        feedback = envelope.payload
+        if not is_shout_out(feedback.kind.value, feedback.score, feedback.comment):
+            return
+        ticket_id = ticket_id_of(envelope)
+        view = await self._tickets.view(ticket_id)
+        if feedback.team and not view.team:
+            view = dataclasses.replace(view, team=feedback.team)
+        for target in self._routes.slack_targets(envelope.type, view):
+            message = compose_shout_out(
+                view, score=feedback.score, kind=feedback.kind.value, comment=feedback.comment,
+                agent_slack_user_id=view.slack_user_id, channel=target, link=self._link(view),
+            )  # fmt: skip
+            await self._post(envelope, ticket_id, DeliveryKind.SHOUT_OUT, message)
+
+    # ---- sending ---------------------------------------------------------------------------------
+
+    def _assignment_message(self, view: TicketView, agent_id: str, slack_user_id: str, key: str) -> ChatMessage:
+        message = compose_assignment(view, for_agent=agent_id, slack_user_id=slack_user_id, link=self._link(view))
+        # The metadata names the delivery, so an interrupted post is found again instead of posted twice.
+        return with_delivery_key(message, key)
+
+    async def _update_posts(self, envelope: Envelope, view: TicketView, *, skip_delivery: str = "") -> None:
+        """Re-render every assignment message posted for the ticket, so its buttons say what is true now."""
+        for post in view.slack_posts:
+            if post.delivery_key and post.delivery_key == skip_delivery:
+                continue
+            message = compose_assignment(
+                view, for_agent=post.agent_id, slack_user_id=post.conversation, link=self._link(view)
+            )
+            request = _request(envelope, view.ticket_id, DeliveryChannel.SLACK, DeliveryKind.ASSIGNMENT_UPDATE,
+                               recipient=f"{post.conversation}/{post.ts}",
+                               content={**message.as_content(), "ts": post.ts})  # fmt: skip
+            await self._deliverer.deliver(request, self._update_message)
+
+    async def _post(self, envelope: Envelope, ticket_id: str, kind: DeliveryKind, message: ChatMessage) -> None:
+        request = _request(envelope, ticket_id, DeliveryChannel.SLACK, kind, recipient=message.channel)
+        message = with_delivery_key(message, request.key)
+        await self._deliverer.deliver(dataclasses.replace(request, content=message.as_content()), self._post_message)
+
+    async def _email(
+        self,
+        envelope: Envelope,
+        view: TicketView,
+        kind: DeliveryKind,
+        email: OutgoingEmail,
+        *,
+        recipient: str | None = None,
+    ) -> None:
+        address = recipient or view.requester_email
+        request = _request(envelope, view.ticket_id, DeliveryChannel.EMAIL, kind,
+                           recipient=address or "requester:unknown", content=asdict(email))  # fmt: skip
+        if address is None:
+            await self._deliverer.skip(request, reason="the requester's address is not known")
+        elif undeliverable_email(address):
+            await self._deliverer.skip(request, reason=f"the requester has no email address ({view.channel} contact)")
+        else:
+            await self._deliverer.deliver(request, self._send_email)
 
     async def _send_email(self, delivery: Delivery) -> Receipt:
-        content = AcknowledgementEmail(**delivery.content)
-        message = build_email(
-            content, sender=self._email_from, ticket_id=delivery.ticket_id, date=self._clock()
-        )
-        return await self._mailer.send(message)
+        # Records made before per-team senders have no `sender`: they go from the default address.
+        content = OutgoingEmail.from_record(delivery.content, default_sender=self._routes.email_sender(None).from_)
+        return await self._mailer.send(build_email(content, ticket_id=delivery.ticket_id, date=self._clock()))
 
-    async def _post_to_slack(self, delivery: Delivery) -> Receipt:
-        return await self._chat.post_message(ChatMessage.from_content(delivery.content))
+    async def _post_message(self, delivery: Delivery) -> Receipt:
+        message = ChatMessage.from_content(delivery.content)
+        await self._wait_turn(message.channel)
+        return await self._chat.post_message(message)
+
+    async def _post_assignment(self, delivery: Delivery) -> Receipt:
+        receipt = await self._post_message(delivery)
+        await self._posts.remember(delivery, receipt)
+        return receipt
+
+    async def _update_message(self, delivery: Delivery) -> Receipt:
+        message = ChatMessage.from_content(delivery.content)
+        await self._wait_turn(message.channel)
+        return await self._chat.update_message(message.channel, delivery.content["ts"], message)
+
+    async def _wait_turn(self, channel: str) -> None:
+        if self._rate_limiter is not None:
+            await self._rate_limiter.wait_turn(channel)
+
+    def _message_id(self) -> str:
+        return make_msgid(domain=self._email_domain)
+
+    def _link(self, view: TicketView) -> str | None:
+        return self._ticket_url.format(ticket_id=view.ticket_id) if self._ticket_url else None
 
 
-def _ticket_id(envelope: Envelope) -> str:
-    if not envelope.ticket_id:
-        raise DeadLetter(f"{envelope.type} {envelope.id} has no ticket_id")
-    return envelope.ticket_id
+def _signature(sender: str) -> str:
+    return parseaddr(sender)[0] or "Support"
 
 
 def _request(

@@ -42,10 +42,13 @@ class ChatMessage:
 
 @dataclass(frozen=True)
 class Receipt:
-    """What came back from a send: the provider's id for it, and whether it only was recorded."""
+    """What came back from a send: the provider's id for it (Slack `ts`, email Message-ID), whether it
+    only was recorded, and for Slack the conversation id it landed in (a `D...` id for a direct message
+    sent to a user id), which `chat.update` needs."""
 
     external_id: str | None
     recorded_only: bool = False
+    conversation: str | None = None
 
 
 class DeliveryError(Exception):
@@ -68,7 +71,17 @@ class PermanentDeliveryError(DeliveryError):
 
 class ChatClient(Protocol):
     async def post_message(self, message: ChatMessage) -> Receipt:
-        """Post the message; the receipt's external id is Slack's `ts`."""
+        """Post the message; the receipt's external id is Slack's `ts`, its conversation the channel id."""
+        ...
+
+    async def update_message(self, conversation: str, ts: str, message: ChatMessage) -> Receipt:
+        """Replace the text and blocks of a message posted earlier (`chat.update`)."""
+        ...
+
+    async def find_posted(self, message: ChatMessage) -> Receipt | None:
+        """The message already posted with the same `metadata` in `message.channel`'s conversation, if any
+        (read back from the conversation's recent history): how an interrupted post is settled
+        without posting twice."""
         ...
 
     async def close(self) -> None: ...

@@ -17,5 +17,14 @@ class RecordingChatClient:
                  message.channel, message.text)  # fmt: skip
         return Receipt(external_id=None, recorded_only=True)
 
+    async def update_message(self, conversation: str, ts: str, message: ChatMessage) -> Receipt:
+        log.info("Slack not configured (no SLACK_BOT_TOKEN): update recorded, not made, for %s %s: %s",
+                 conversation, ts, message.text)  # fmt: skip
+        return Receipt(external_id=None, recorded_only=True, conversation=conversation)
+
+    async def find_posted(self, message: ChatMessage) -> Receipt | None:
+        """Nothing was ever posted, so there is nothing to find: recording again is harmless."""
+        return None
+
     async def close(self) -> None:
         return None

@@ -27,7 +27,7 @@ class GiveUp:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 5
+    max_attempts: int = 10
     base_delay: float = 1.0
     max_delay: float = 30.0
 

@@ -17,10 +17,16 @@ class AgentView(AgentProfile):
 
     agent_id: str = Field(examples=["grace"])
     load: int = Field(ge=0, description="Open tickets assigned to the agent (solved and closed ones no longer count).")
+    channel_loads: dict[str, int] = Field(
+        default_factory=dict, description="Of those, how many came from each channel (channels with none left out)."
+    )
 
     @classmethod
     def of(cls, agent: Agent) -> AgentView:
-        return cls.model_validate({**agent.profile.model_dump(), "agent_id": agent.agent_id, "load": agent.load})
+        held = {channel: count for channel, count in sorted(agent.channel_loads.items()) if count}
+        return cls.model_validate(
+            {**agent.profile.model_dump(), "agent_id": agent.agent_id, "load": agent.load, "channel_loads": held}
+        )
 
 
 def _roster(request: Request) -> RosterService:
@@ -47,8 +53,10 @@ router = APIRouter(prefix="/v1", tags=["agents"])
     description=(
         "Creates the agent (201) or replaces its profile (200); the load, the agent's open tickets, is kept. "
         "A status change is published as `agent.status_changed`. An agent online with free capacity "
-        "is offered queued tickets at once, most urgent and oldest first. `working_hours` is validated "
-        "and stored but not yet used when assigning (a later issue does)."
+        "is offered queued tickets at once, most urgent and oldest first. An agent set away or offline "
+        "hands back the tickets they have not accepted (`ticket.unassigned`); they go to the next agent "
+        "or wait in the queue. Tickets are offered only inside `working_hours` (none: any hour) and "
+        "within `channel_capacity` for their channel."
     ),
 )
 async def put_agent(agent_id: AgentId, profile: AgentProfile, roster: RosterDep, response: Response) -> AgentView:

@@ -13,6 +13,8 @@ from helpdesk_router import api, rules_api
 from helpdesk_router.assignment import SERVICE
 from helpdesk_router.desk import AssignmentDesk
 from helpdesk_router.handlers import ticket_handlers
+from helpdesk_router.queue_api import router as queue_router
+from helpdesk_router.queue_view import QueueView
 from helpdesk_router.roster_service import RosterService
 from helpdesk_router.rule_file import load_rule_file
 from helpdesk_router.settings import Settings
@@ -28,6 +30,7 @@ def create_app(settings: Settings) -> FastAPI:
     mongo = mongo_client(settings)
     db = mongo[settings.mongodb_database]
     roster = MongoRoster(db)
+    queue_view = QueueView(db)  # read-only: GET /v1/queue and the queue and load gauges
 
     runtime = EventRuntime(settings, service=SERVICE, group_id=settings.router_consumer_group)
     desk = AssignmentDesk(
@@ -42,9 +45,11 @@ def create_app(settings: Settings) -> FastAPI:
     roster_service = RosterService(roster=roster, events=runtime.publisher, desk=desk)
 
     async def sweep() -> None:
-        """Whatever an earlier failure left: unsent status changes, queued tickets capacity could take."""
+        """Whatever an earlier failure left: unsent status changes, unfinished hand-backs, queued
+        tickets capacity could take (an agent's shift starting, say)."""
         await roster_service.announce_pending()
-        await desk.offer_queue()
+        await desk.sweep()
+        await queue_view.refresh()  # the queue and load gauges of /metrics
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -67,15 +72,18 @@ def create_app(settings: Settings) -> FastAPI:
         title="Help desk router",
         description=(
             "Triages each new ticket with ordered rules (priority, category, tags, skills, team, SLA policy), "
-            "keeps the agent roster and gives the ticket to one online agent with free capacity and "
-            "the skills it needs (fewest open tickets first), or queues it until capacity frees."
+            "keeps the agent roster and gives the ticket to one agent who is online, on shift, in the "
+            "ticket's team, with the skills it needs and room for its channel (fewest open tickets first), "
+            "or queues it until one is; takes tickets back when their agent declines or goes away."
         ),
         version="0.1.0",
         lifespan=lifespan,
     )
     app.state.roster = roster_service
     app.state.triage = triage
+    app.state.queue_view = queue_view
     app.include_router(api.router)
     app.include_router(rules_api.router)
+    app.include_router(queue_router)
     app.include_router(ops_router({"kafka": runtime.publisher.check, "mongodb": lambda: ping_mongo(mongo)}))
     return app

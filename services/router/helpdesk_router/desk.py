@@ -3,15 +3,21 @@
 Each step is idempotent, so a replayed event or a crash between two steps never gives a
 ticket a second agent nor leaks an agent's capacity for long:
 
-1. a ticket that already has an assignment gets its events told again (same ids) and nothing else;
-2. a slot is reserved with a guarded update (online, load below capacity, skills); if the agent
-   changed meanwhile, the choice is made again without them;
-3. the ticket is claimed by inserting its assignment (`_id` = ticket id); if another router
-   claimed it first, the slot goes back and that assignment is told instead;
+1. a ticket that already has an agent gets its events told again (same ids) and nothing else;
+2. a slot is reserved with a guarded update (online, load below capacity, skills, channel limit);
+   if the agent changed meanwhile, the choice is made again without them;
+3. the ticket is claimed on its assignment record (`_id` = ticket id): inserted for the first
+   round, or moved from "handed back" to the next round; if another router claimed it first,
+   the slot goes back and that assignment is told instead;
 4. the events are published (acks=all) with deterministic ids, then the assignment is marked told.
 
-A crash between 2 and 3 (or between closing an assignment and releasing its slot) leaves a load
-one too high; `reconcile` recounts every load from the open assignments at startup.
+Handing a ticket back (the agent declined, asked for reassignment, or went away before accepting)
+ends the round with a guarded update, frees the slot, queues the ticket again in its place by
+age, tells `ticket.unassigned`, and offers the queue. An interrupted hand-back is finished by the
+replayed answer or by the sweep (`finish_hand_backs`).
+
+A crash between 2 and 3 (or between ending a round and releasing its slot) leaves a load one
+too high; `reconcile` recounts every load from the open assignments at startup.
 
 One lock serializes the desk's work in a process: the tickets stream, the roster API and the
 sweep all move loads and the queue, and a ticket must not be queued just after a drain that
@@ -21,14 +27,18 @@ would have taken it. Between router processes the guarded writes above keep the 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from helpdesk_events import AgentStatus, AssignmentAnswer, Priority
+from helpdesk_router import metrics
 from helpdesk_router.assignment import (
     Announcement,
     Assignment,
     AssignmentState,
+    HandBack,
     QueueEntry,
     QueueState,
     Ticket,
@@ -36,6 +46,7 @@ from helpdesk_router.assignment import (
     why_nobody_fits,
 )
 from helpdesk_router.ports import AssignmentBook, EventSink, Roster, TicketQueue
+from helpdesk_router.roster import Agent
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +67,7 @@ class AssignmentDesk:
         events: EventSink,
         clock: Clock = utc_now,
         queue_batch: int = 500,
+        candidate_page: int = 50,
     ) -> None:
         self._roster = roster
         self._assignments = assignments
@@ -63,6 +75,7 @@ class AssignmentDesk:
         self._events = events
         self._clock = clock
         self._queue_batch = queue_batch
+        self._candidate_page = candidate_page
         self._lock = asyncio.Lock()
 
     async def ticket_created(self, ticket: Ticket) -> None:
@@ -70,12 +83,16 @@ class AssignmentDesk:
             entry = await self._queue.entry(ticket.ticket_id)
             if entry is not None and entry.state is QueueState.WITHDRAWN:
                 return  # solved before anyone took it: a replayed creation changes nothing
+            if entry is not None and entry.state is QueueState.WAITING:
+                # A replay of a queued ticket: it waits its turn behind the tickets ahead of it.
+                await self._offer_queue()
+                return
             if await self._assign(ticket) is not None:
                 if entry is not None:
-                    await self._queue.settle(ticket.ticket_id, QueueState.ASSIGNED)
+                    await self._settle_assigned(entry)
                 return
             if entry is None:
-                reason = why_nobody_fits(await self._roster.agents(), ticket.required_skills)
+                reason = why_nobody_fits(await self._roster.agents(), ticket, self._clock())
                 entry = await self._queue.add(QueueEntry.of(ticket, reason, self._clock()))
             await self._announce_queued(entry)
 
@@ -83,11 +100,55 @@ class AssignmentDesk:
         """Solved or closed: the agent's slot frees (once), or the ticket leaves the queue."""
         async with self._lock:
             closed = await self._assignments.close(ticket_id, self._clock())
-            if closed is not None:
-                await self._roster.release(closed.agent_id)
-            else:
+            if closed is not None and closed.state is AssignmentState.OPEN:
+                await self._roster.release(closed.agent_id, closed.channel)
+            if closed is None or closed.state is AssignmentState.RETURNED:
                 await self._queue.settle(ticket_id, QueueState.WITHDRAWN)
             await self._offer_queue()
+
+    async def assignment_answered(
+        self, ticket_id: str, answer: AssignmentAnswer, *, agent_id: str | None, slack_user_id: str | None
+    ) -> None:
+        """The agent holding the ticket accepted it, declined it or asked for someone else.
+
+        An answer from anyone but the current holder (a late click on an old Slack message, a
+        replay after the ticket moved on) changes nothing.
+        """
+        async with self._lock:
+            if agent_id is None and slack_user_id is not None:
+                agent = await self._roster.agent_by_slack_user(slack_user_id)
+                agent_id = agent.agent_id if agent is not None else None
+            current = await self._assignments.assignment(ticket_id)
+            if agent_id is None or current is None or current.agent_id != agent_id:
+                log.info("ignored %s on %s from %s: not the agent holding it", answer, ticket_id, agent_id)
+                return
+            if answer is AssignmentAnswer.ACCEPTED:
+                await self._assignments.accept(ticket_id, agent_id)
+                return
+            reason = HandBack.DECLINED if answer is AssignmentAnswer.DECLINED else HandBack.REASSIGN_REQUESTED
+            await self._hand_back(current, reason)
+            await self._offer_queue()
+
+    async def agent_unavailable(self, agent_id: str) -> None:
+        """An agent away or offline hands back the tickets they have not accepted yet."""
+        async with self._lock:
+            await self._hand_back_from(agent_id)
+
+    async def sweep(self) -> None:
+        """Finish what an interruption left: hand-backs half done, tickets still held by agents who
+        left (a status change on another router), queued tickets capacity could take now."""
+        async with self._lock:
+            for returned in await self._assignments.returned(self._queue_batch):
+                await self._hand_back(returned, returned.handed_back or HandBack.DECLINED)
+            for agent in await self._roster.agents():
+                if agent.status is not AgentStatus.ONLINE:
+                    await self._hand_back_from(agent.agent_id)
+            await self._offer_queue()
+
+    async def priority_changed(self, ticket_id: str, priority: Priority) -> None:
+        """A waiting ticket moves to its new place in the queue (an assigned one keeps its agent)."""
+        async with self._lock:
+            await self._queue.reprioritize(ticket_id, priority)
 
     async def offer_queue(self) -> None:
         """Capacity may have freed: give waiting tickets to agents, most urgent and oldest first."""
@@ -102,36 +163,86 @@ class AssignmentDesk:
             log.warning("corrected agent loads from open assignments: %s", corrected)
         return corrected
 
+    async def _hand_back_from(self, agent_id: str) -> None:
+        agent = await self._roster.agent(agent_id)
+        if agent is None or agent.status is AgentStatus.ONLINE:
+            return  # back online before we got to it: they keep their tickets
+        reason = HandBack.AGENT_AWAY if agent.status is AgentStatus.AWAY else HandBack.AGENT_OFFLINE
+        held = await self._assignments.held_unaccepted(agent_id)
+        for assignment in held:
+            await self._hand_back(assignment, reason)
+        if held:
+            await self._offer_queue()
+
+    async def _hand_back(self, current: Assignment, reason: HandBack) -> None:
+        """End the round, free the slot, queue the ticket again and tell it; safe to run again."""
+        if current.state is AssignmentState.OPEN:
+            returned = current.returned(reason)
+            if not await self._assignments.hand_back(returned):
+                return  # the ticket moved on meanwhile (solved, or another router handed it back)
+            await self._roster.release(current.agent_id, current.channel)
+            metrics.HAND_BACKS.labels(reason=reason.value).inc()
+        elif current.state is AssignmentState.RETURNED:
+            returned = current  # finishing an interrupted hand-back; its slot was freed or reconcile frees it
+        else:
+            return
+        entry = await self._queue.entry(returned.ticket_id)
+        if entry is not None and (entry.state is QueueState.WITHDRAWN or entry.round >= returned.round):
+            return  # already queued again for this round (or solved): nothing left to do
+        # Told before it queues again: if the queue write fails, the retry tells it again (same id).
+        await self._publish(returned.ticket_id, [returned.hand_back_announcement()])
+        why = why_nobody_fits(await self._roster.agents(), returned.ticket, self._clock())
+        await self._queue.requeue(QueueEntry.handed_back(returned, f"{returned.handed_back or reason}; {why}"))
+
     async def _offer_queue(self) -> None:
         agents_full = False
         for entry in await self._queue.waiting(self._queue_batch):
             if not agents_full:
                 if await self._assign(entry.ticket) is not None:
-                    await self._queue.settle(entry.ticket_id, QueueState.ASSIGNED)
+                    await self._settle_assigned(entry)
                     continue
                 agents_full = not any(agent.has_free_capacity for agent in await self._roster.agents())
             await self._announce_queued(entry)  # an announcement that failed earlier
 
+    async def _settle_assigned(self, entry: QueueEntry) -> None:
+        await self._queue.settle(entry.ticket_id, QueueState.ASSIGNED)
+        metrics.QUEUE_WAIT.labels(priority=entry.priority.value).observe(
+            max(0.0, (self._clock() - entry.queued_at).total_seconds())
+        )
+
+    async def _choose(self, ticket: Ticket, passed_over: set[str]) -> Agent | None:
+        """The preferred agent who fits, reading the roster's candidates a page at a time."""
+        now = self._clock()
+        skip = 0
+        while True:
+            page = await self._roster.candidates(ticket, skip, self._candidate_page)
+            agent = choose_agent((agent for agent in page if agent.agent_id not in passed_over), ticket, now)
+            if agent is not None or len(page) < self._candidate_page:
+                return agent
+            skip += len(page)
+
     async def _assign(self, ticket: Ticket) -> Assignment | None:
-        existing = await self._assignments.assignment(ticket.ticket_id)
-        if existing is not None:
-            await self._announce_assignment(existing)
-            return existing
+        previous = await self._assignments.assignment(ticket.ticket_id)
+        if previous is not None and previous.state is not AssignmentState.RETURNED:
+            await self._announce_assignment(previous)
+            return previous
+        if previous is not None:
+            ticket = dataclasses.replace(ticket, declined_by=ticket.declined_by | set(previous.declined_by))
         passed_over: set[str] = set()
         while True:
-            roster = [agent for agent in await self._roster.agents() if agent.agent_id not in passed_over]
-            agent = choose_agent(roster, ticket.required_skills)
+            agent = await self._choose(ticket, passed_over)
             if agent is None:
                 return None
             now = self._clock()
-            if not await self._roster.reserve(agent.agent_id, ticket.required_skills, now):
+            if not await self._roster.reserve(agent, ticket, now):
                 passed_over.add(agent.agent_id)  # changed since we read the roster
                 continue
-            assignment = Assignment.of(ticket, agent, now)
+            assignment = Assignment.of(ticket, agent, now, previous)
             if not await self._assignments.claim(assignment):
                 # Another router claimed the ticket first: give the slot back, tell its decision.
-                await self._roster.release(agent.agent_id)
+                await self._roster.release(agent.agent_id, ticket.channel)
                 return await self._assign(ticket)
+            metrics.ASSIGNMENTS.labels(agent_id=assignment.agent_id, team=assignment.team or "").inc()
             await self._announce_assignment(assignment)
             return assignment
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from helpdesk_events import AgentStatus
+from helpdesk_events import AgentStatus, Channel
 from helpdesk_router.working_hours import WorkingHours
 
 AGENT_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
@@ -42,13 +42,29 @@ class AgentProfile(BaseModel):
         max_length=100, description="Normalized to lower case, spaces to '-', sorted, without duplicates."
     )
     capacity: int = Field(ge=0, le=1000, description="Most open tickets the agent holds at once.")
+    channel_capacity: dict[Channel, int] = Field(
+        default_factory=dict,
+        description=(
+            "Optional limits per channel within `capacity`, e.g. {\"chat\": 2}: at most two open chats "
+            "at once. Channels not named are bounded by `capacity` alone."
+        ),
+        examples=[{"chat": 2, "voice": 1}],
+    )
     status: AgentStatus
     teams: tuple[str, ...] = Field(
         default=(), max_length=20, description="Normalized like skills; order kept: the first is the home team."
     )
     working_hours: WorkingHours | None = Field(
-        default=None, description="Stored and shown; not yet used when assigning tickets."
+        default=None, description="Tickets are offered only inside these hours; none: at any hour."
     )
+
+    @field_validator("channel_capacity")
+    @classmethod
+    def _within_capacity(cls, limits: dict[Channel, int]) -> dict[Channel, int]:
+        for channel, limit in limits.items():
+            if not 0 <= limit <= 1000:
+                raise ValueError(f"{channel.value}: a channel limit is between 0 and 1000, not {limit}")
+        return dict(sorted(limits.items()))
 
     @field_validator("skills")
     @classmethod
@@ -93,6 +109,8 @@ class Agent:
     status_changes: int = 0
     announced_status: AgentStatus | None = None
     announced_changes: int = 0
+    # Open tickets per channel (values of Channel); they add up to `load`.
+    channel_loads: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def status(self) -> AgentStatus:
@@ -102,8 +120,16 @@ class Agent:
     def has_free_capacity(self) -> bool:
         return self.status is AgentStatus.ONLINE and self.load < self.profile.capacity
 
-    def can_take(self, required_skills: Iterable[str] = ()) -> bool:
-        return self.has_free_capacity and set(required_skills) <= set(self.profile.skills)
+    def has_room_for(self, channel: Channel | None) -> bool:
+        """A free slot overall and, when the channel has its own limit, a free slot for that channel."""
+        if self.load >= self.profile.capacity:
+            return False
+        limit = self.profile.channel_capacity.get(channel) if channel is not None else None
+        return limit is None or self.channel_loads.get(channel.value, 0) < limit  # type: ignore[union-attr]
+
+    def on_shift(self, moment: datetime) -> bool:
+        hours = self.profile.working_hours
+        return hours is None or hours.contains(moment)
 
     def unannounced_status_change(self) -> StatusChange | None:
         if self.announced_changes >= self.status_changes:

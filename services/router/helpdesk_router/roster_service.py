@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from helpdesk_events import AgentStatus
 from helpdesk_router.assignment import status_announcement
 from helpdesk_router.desk import AssignmentDesk, Clock, utc_now
 from helpdesk_router.ports import EventSink, Roster
@@ -26,7 +27,8 @@ class RosterService:
         return await self._roster.agent(agent_id)
 
     async def put(self, agent_id: str, profile: AgentProfile) -> tuple[Agent, bool]:
-        """Save the agent (True when created); then tell its status change and offer it queued tickets.
+        """Save the agent (True when created); then tell its status change and either offer it
+        queued tickets (online) or take back the tickets it has not accepted (away, offline).
 
         The roster is the truth once saved: if Kafka or the queue fail afterwards the agent is
         still saved, and the sweep (or the next start) tells and offers what is left.
@@ -34,7 +36,9 @@ class RosterService:
         agent, created = await self._roster.save(agent_id, profile, self._clock())
         try:
             await self._announce_status(agent)
-            if agent.has_free_capacity:
+            if agent.status is not AgentStatus.ONLINE:
+                await self._desk.agent_unavailable(agent_id)  # hands back what they have not accepted
+            elif agent.has_free_capacity:
                 await self._desk.offer_queue()
         except Exception:
             log.exception("agent %s saved; its status or the queue will be handled by the sweep", agent_id)

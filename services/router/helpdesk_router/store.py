@@ -6,16 +6,26 @@ database itself refuses a second assignment of a ticket.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from helpdesk_events import AgentStatus, Priority
-from helpdesk_router.assignment import Assignment, AssignmentState, QueueEntry, QueueState
+from helpdesk_events import AgentStatus, Channel, Priority
+from helpdesk_events.times import stored_time
+from helpdesk_router.assignment import (
+    PRIORITY_RANK,
+    Assignment,
+    AssignmentState,
+    HandBack,
+    QueueEntry,
+    QueueState,
+    Ticket,
+)
 from helpdesk_router.ports import ConcurrentAgentUpdate
 from helpdesk_router.roster import Agent, AgentProfile, StatusChange
 
@@ -24,20 +34,19 @@ _PROFILE_FIELDS = tuple(AgentProfile.model_fields)
 _SAVE_ATTEMPTS = 5
 
 
+# Every channel's open tickets, kept per agent from the first save, so a guard on one is never on a missing field.
+_NO_CHANNEL_LOADS = {channel.value: 0 for channel in Channel}
+
+
 async def create_indexes(db: AsyncDatabase) -> None:
+    await db.agents.create_index(
+        [("status", ASCENDING), ("load", ASCENDING), ("last_assigned_at", ASCENDING)], name="candidates"
+    )
+    await db.agents.create_index([("slack_user_id", ASCENDING)], name="slack_user")
     await db.assignments.create_index([("state", ASCENDING), ("agent_id", ASCENDING)], name="state_agent")
     await db.queue.create_index(
         [("state", ASCENDING), ("priority_rank", ASCENDING), ("queued_at", ASCENDING)], name="waiting_order"
     )
-
-
-def _time(value: object) -> datetime | None:
-    """Read a stored time. nx-27017 (the test server) keeps a datetime written by `$set` on an
-    existing document as text in UTC ('2026-11-23 18:42:09.803000'); MongoDB keeps a date."""
-    if value is None:
-        return None
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class MongoRoster:
@@ -51,6 +60,22 @@ class MongoRoster:
         document = await self._agents.find_one({"_id": agent_id})
         return _agent(document) if document is not None else None
 
+    async def agent_by_slack_user(self, slack_user_id: str) -> Agent | None:
+        document = await self._agents.find_one({"slack_user_id": slack_user_id})
+        return _agent(document) if document is not None else None
+
+    async def candidates(self, ticket: Ticket, skip: int, limit: int) -> list[Agent]:
+        query: Document = {"status": AgentStatus.ONLINE.value, "$expr": {"$lt": ["$load", "$capacity"]}}
+        if ticket.required_skills:
+            query["skills"] = {"$all": sorted(ticket.required_skills)}
+        cursor = (
+            self._agents.find(query)
+            .sort([("load", ASCENDING), ("last_assigned_at", ASCENDING), ("_id", ASCENDING)])
+            .skip(skip)
+            .limit(limit)
+        )
+        return [_agent(document) async for document in cursor]
+
     async def save(self, agent_id: str, profile: AgentProfile, now: datetime) -> tuple[Agent, bool]:
         fields = profile.model_dump(mode="json")
         # Read, then write guarded by the revision read: the status change is counted exactly once.
@@ -61,6 +86,7 @@ class MongoRoster:
                     "_id": agent_id,
                     **fields,
                     "load": 0,
+                    "channel_loads": dict(_NO_CHANNEL_LOADS),
                     "last_assigned_at": None,
                     "revision": 1,
                     "status_changes": 1,
@@ -95,28 +121,40 @@ class MongoRoster:
             {"$set": {"announced_status": change.to_status.value, "announced_changes": change.sequence}},
         )
 
-    async def reserve(self, agent_id: str, required_skills: Iterable[str], now: datetime) -> bool:
+    async def reserve(self, agent: Agent, ticket: Ticket, now: datetime) -> bool:
         guard: Document = {
-            "_id": agent_id,
+            "_id": agent.agent_id,
             "status": AgentStatus.ONLINE.value,
             "$expr": {"$lt": ["$load", "$capacity"]},
         }
-        required = sorted(set(required_skills))
-        if required:
-            guard["skills"] = {"$all": required}
-        result = await self._agents.update_one(guard, {"$inc": {"load": 1}, "$set": {"last_assigned_at": now}})
+        if ticket.required_skills:
+            guard["skills"] = {"$all": sorted(ticket.required_skills)}
+        taken: Document = {"load": 1}
+        if ticket.channel is not None:
+            taken[f"channel_loads.{ticket.channel.value}"] = 1
+            limit = agent.profile.channel_capacity.get(ticket.channel)
+            if limit is not None:
+                guard[f"channel_loads.{ticket.channel.value}"] = {"$lt": limit}
+        result = await self._agents.update_one(guard, {"$inc": taken, "$set": {"last_assigned_at": now}})
         return result.matched_count == 1
 
-    async def release(self, agent_id: str) -> None:
+    async def release(self, agent_id: str, channel: str | None) -> None:
         await self._agents.update_one({"_id": agent_id, "load": {"$gt": 0}}, {"$inc": {"load": -1}})
+        if channel is not None:
+            field = f"channel_loads.{Channel(channel).value}"
+            await self._agents.update_one({"_id": agent_id, field: {"$gt": 0}}, {"$inc": {field: -1}})
 
-    async def reconcile_loads(self, open_tickets: Mapping[str, int]) -> dict[str, int]:
+    async def reconcile_loads(self, open_tickets: Mapping[str, Counter[str | None]]) -> dict[str, int]:
         corrected: dict[str, int] = {}
-        async for document in self._agents.find({}, {"load": 1}):
-            expected = open_tickets.get(document["_id"], 0)
-            if document.get("load") != expected:
-                await self._agents.update_one({"_id": document["_id"]}, {"$set": {"load": expected}})
-                corrected[document["_id"]] = expected
+        async for document in self._agents.find({}, {"load": 1, "channel_loads": 1}):
+            held = open_tickets.get(document["_id"], Counter())
+            load = sum(held.values())
+            channel_loads = {channel: held.get(channel, 0) for channel in _NO_CHANNEL_LOADS}
+            if document.get("load") != load or document.get("channel_loads") != channel_loads:
+                await self._agents.update_one(
+                    {"_id": document["_id"]}, {"$set": {"load": load, "channel_loads": channel_loads}}
+                )
+                corrected[document["_id"]] = load
         return corrected
 
 
@@ -125,7 +163,8 @@ def _agent(document: Document) -> Agent:
         agent_id=document["_id"],
         profile=AgentProfile.model_validate({name: document[name] for name in _PROFILE_FIELDS if name in document}),
         load=document.get("load", 0),
-        last_assigned_at=_time(document.get("last_assigned_at")),
+        channel_loads=document.get("channel_loads") or {},
+        last_assigned_at=stored_time(document.get("last_assigned_at")),
         status_changes=document.get("status_changes", 0),
         announced_status=document.get("announced_status"),
         announced_changes=document.get("announced_changes", 0),
@@ -141,43 +180,92 @@ class MongoAssignmentBook:
         return _assignment(document) if document is not None else None
 
     async def claim(self, assignment: Assignment) -> bool:
-        try:
-            await self._assignments.insert_one(
-                {
-                    "_id": assignment.ticket_id,
-                    "agent_id": assignment.agent_id,
-                    "agent_name": assignment.agent_name,
-                    "agent_email": assignment.agent_email,
-                    "slack_user_id": assignment.slack_user_id,
-                    "team": assignment.team,
-                    "assigned_at": assignment.assigned_at,
-                    "state": assignment.state.value,
-                    "announced": assignment.announced,
-                }
-            )
-        except DuplicateKeyError:
-            return False
-        return True
+        fields = _assignment_fields(assignment)
+        if assignment.round == 1:
+            try:
+                await self._assignments.insert_one({"_id": assignment.ticket_id, **fields})
+            except DuplicateKeyError:
+                return False
+            return True
+        result = await self._assignments.update_one(
+            {"_id": assignment.ticket_id, "state": AssignmentState.RETURNED.value, "round": assignment.round - 1},
+            {"$set": fields},
+        )
+        return result.matched_count == 1
 
     async def mark_announced(self, ticket_id: str) -> None:
         await self._assignments.update_one({"_id": ticket_id}, {"$set": {"announced": True}})
 
+    async def accept(self, ticket_id: str, agent_id: str) -> bool:
+        result = await self._assignments.update_one(
+            {"_id": ticket_id, "agent_id": agent_id, "state": AssignmentState.OPEN.value}, {"$set": {"accepted": True}}
+        )
+        return result.matched_count == 1
+
+    async def hand_back(self, returned: Assignment) -> bool:
+        result = await self._assignments.update_one(
+            {
+                "_id": returned.ticket_id,
+                "agent_id": returned.agent_id,
+                "round": returned.round,
+                "state": AssignmentState.OPEN.value,
+            },
+            {
+                "$set": {
+                    "state": AssignmentState.RETURNED.value,
+                    "handed_back": returned.handed_back.value if returned.handed_back else None,
+                    "declined_by": list(returned.declined_by),
+                }
+            },
+        )
+        return result.matched_count == 1
+
     async def close(self, ticket_id: str, now: datetime) -> Assignment | None:
         document = await self._assignments.find_one_and_update(
-            {"_id": ticket_id, "state": AssignmentState.OPEN.value},
+            {"_id": ticket_id, "state": {"$in": [AssignmentState.OPEN.value, AssignmentState.RETURNED.value]}},
             {"$set": {"state": AssignmentState.CLOSED.value, "closed_at": now}},
-            return_document=ReturnDocument.AFTER,
+            return_document=ReturnDocument.BEFORE,
         )
         return _assignment(document) if document is not None else None
 
-    async def open_tickets_by_agent(self) -> dict[str, int]:
-        cursor = await self._assignments.aggregate(
-            [
-                {"$match": {"state": AssignmentState.OPEN.value}},
-                {"$group": {"_id": "$agent_id", "open": {"$sum": 1}}},
-            ]
-        )
-        return {document["_id"]: document["open"] async for document in cursor}
+    async def held_unaccepted(self, agent_id: str) -> list[Assignment]:
+        cursor = self._assignments.find({"state": AssignmentState.OPEN.value, "agent_id": agent_id})
+        # `accepted` is filtered here: nx-27017 (the test server) reads a stored false back as 0.
+        return [assignment async for document in cursor if not (assignment := _assignment(document)).accepted]
+
+    async def returned(self, limit: int) -> list[Assignment]:
+        cursor = self._assignments.find({"state": AssignmentState.RETURNED.value}).limit(limit)
+        return [_assignment(document) async for document in cursor]
+
+    async def open_tickets_by_agent(self) -> dict[str, Counter[str | None]]:
+        held: dict[str, Counter[str | None]] = {}
+        cursor = self._assignments.find({"state": AssignmentState.OPEN.value}, {"agent_id": 1, "channel": 1})
+        async for document in cursor:
+            held.setdefault(document["agent_id"], Counter())[document.get("channel")] += 1
+        return held
+
+
+def _assignment_fields(assignment: Assignment) -> Document:
+    return {
+        "agent_id": assignment.agent_id,
+        "agent_name": assignment.agent_name,
+        "agent_email": assignment.agent_email,
+        "slack_user_id": assignment.slack_user_id,
+        "team": assignment.team,
+        "assigned_at": assignment.assigned_at,
+        "state": assignment.state.value,
+        "announced": assignment.announced,
+        "routed_team": assignment.routed_team,
+        "priority": assignment.priority.value,
+        "required_skills": list(assignment.required_skills),
+        "channel": assignment.channel.value if assignment.channel else None,
+        "arrived_at": assignment.arrived_at,
+        "round": assignment.round,
+        "previous_agent_id": assignment.previous_agent_id,
+        "declined_by": list(assignment.declined_by),
+        "accepted": assignment.accepted,
+        "handed_back": assignment.handed_back.value if assignment.handed_back else None,
+    }
 
 
 def _assignment(document: Document) -> Assignment:
@@ -188,9 +276,19 @@ def _assignment(document: Document) -> Assignment:
         agent_email=document.get("agent_email"),
         slack_user_id=document.get("slack_user_id"),
         team=document.get("team"),
-        assigned_at=_time(document["assigned_at"]),  # type: ignore[arg-type]
+        assigned_at=stored_time(document["assigned_at"]),  # type: ignore[arg-type]
         state=AssignmentState(document["state"]),
         announced=bool(document.get("announced")),
+        routed_team=document.get("routed_team"),
+        priority=Priority(document.get("priority") or Priority.NORMAL),
+        required_skills=tuple(document.get("required_skills") or ()),
+        channel=Channel(document["channel"]) if document.get("channel") else None,
+        arrived_at=stored_time(document.get("arrived_at")),
+        round=document.get("round") or 1,
+        previous_agent_id=document.get("previous_agent_id"),
+        declined_by=tuple(document.get("declined_by") or ()),
+        accepted=bool(document.get("accepted")),
+        handed_back=HandBack(document["handed_back"]) if document.get("handed_back") else None,
     )
 
 
@@ -204,24 +302,23 @@ class MongoTicketQueue:
 
     async def add(self, entry: QueueEntry) -> QueueEntry:
         try:
-            await self._queue.insert_one(
-                {
-                    "_id": entry.ticket_id,
-                    "priority": entry.priority.value,
-                    "priority_rank": entry.rank,
-                    "queued_at": entry.queued_at,
-                    "reason": entry.reason,
-                    "required_skills": list(entry.required_skills),
-                    "team": entry.team,
-                    "state": entry.state.value,
-                    "announced": entry.announced,
-                }
-            )
+            await self._queue.insert_one({"_id": entry.ticket_id, **_queue_fields(entry)})
         except DuplicateKeyError:
             stored = await self.entry(entry.ticket_id)
             if stored is not None:
                 return stored
         return entry
+
+    async def requeue(self, entry: QueueEntry) -> QueueEntry:
+        result = await self._queue.update_one(
+            {
+                "_id": entry.ticket_id,
+                "state": {"$in": [QueueState.WAITING.value, QueueState.ASSIGNED.value]},
+                "round": {"$lt": entry.round},
+            },
+            {"$set": _queue_fields(entry)},
+        )
+        return entry if result.matched_count else await self.add(entry)
 
     async def mark_announced(self, ticket_id: str) -> None:
         await self._queue.update_one({"_id": ticket_id}, {"$set": {"announced": True}})
@@ -229,6 +326,12 @@ class MongoTicketQueue:
     async def settle(self, ticket_id: str, state: QueueState) -> None:
         await self._queue.update_one(
             {"_id": ticket_id, "state": QueueState.WAITING.value}, {"$set": {"state": state.value}}
+        )
+
+    async def reprioritize(self, ticket_id: str, priority: Priority) -> None:
+        await self._queue.update_one(
+            {"_id": ticket_id, "state": QueueState.WAITING.value},
+            {"$set": {"priority": priority.value, "priority_rank": PRIORITY_RANK[priority]}},
         )
 
     async def waiting(self, limit: int) -> list[QueueEntry]:
@@ -240,14 +343,33 @@ class MongoTicketQueue:
         return [_queue_entry(document) async for document in cursor]
 
 
+def _queue_fields(entry: QueueEntry) -> Document:
+    return {
+        "priority": entry.priority.value,
+        "priority_rank": entry.rank,
+        "queued_at": entry.queued_at,
+        "reason": entry.reason,
+        "required_skills": list(entry.required_skills),
+        "team": entry.team,
+        "channel": entry.channel.value if entry.channel else None,
+        "declined_by": list(entry.declined_by),
+        "round": entry.round,
+        "state": entry.state.value,
+        "announced": entry.announced,
+    }
+
+
 def _queue_entry(document: Document) -> QueueEntry:
     return QueueEntry(
         ticket_id=document["_id"],
         priority=Priority(document["priority"]),
-        queued_at=_time(document["queued_at"]),  # type: ignore[arg-type]
+        queued_at=stored_time(document["queued_at"]),  # type: ignore[arg-type]
         reason=document["reason"],
         required_skills=tuple(document.get("required_skills") or ()),
         team=document.get("team"),
         state=QueueState(document["state"]),
         announced=bool(document.get("announced")),
+        channel=Channel(document["channel"]) if document.get("channel") else None,
+        declined_by=tuple(document.get("declined_by") or ()),
+        round=document.get("round") or 0,
     )

@@ -9,9 +9,10 @@ an earlier one; tags and required skills accumulate. A matching rule with `stop:
 evaluation. `matched_rules` names the rules that applied, in order.
 
 Conditions of one rule must all hold (AND); a list inside one condition is any-of (OR), except
-`tags_all`. A rule without conditions matches every ticket. Customer tier and language are not
-in `ticket.created` yet, so rules cannot use them: they are refused with that reason rather than
-silently never matching.
+`tags_all`. A rule without conditions matches every ticket. `customer_tiers` and `languages`
+look at what intake put in `ticket.created` (the customer record's tier, the language the channel
+gave); a ticket without that fact does not match a rule that names it. A rule language with only a
+primary subtag ("pt") also matches its regional forms ("pt-br"); "pt-br" matches only "pt-br".
 """
 
 from __future__ import annotations
@@ -34,16 +35,13 @@ from pydantic import (
 )
 
 from helpdesk_events import Channel, Priority, TicketCreated, TicketTriaged
+from helpdesk_events.times import known_timezone
 from helpdesk_router.roster import normalize_label
-from helpdesk_router.working_hours import known_timezone
 
 RULE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$"
 _HH_MM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
-# Fields the issue names that the router cannot see yet; refused with this reason.
-_NOT_YET_KNOWN = {
-    "customer_tier": "customer_tier is not carried by ticket.created yet; rules cannot use it",
-    "language": "language is not carried by ticket.created yet; rules cannot use it",
-}
+_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
+_TIER = re.compile(r"^[a-z0-9_-]{1,32}$")
 
 
 def _lower_all(values: Sequence[str]) -> tuple[str, ...]:
@@ -127,18 +125,16 @@ class Conditions(BaseModel):
         default=(), description="The priority it arrived with is any of these."
     )
     time_of_day: TimeOfDay | None = Field(default=None, description="It arrives inside this daily window.")
+    customer_tiers: tuple[str, ...] = Field(
+        default=(), description="The customer's tier is any of these (case-insensitive), e.g. gold."
+    )
+    languages: tuple[str, ...] = Field(
+        default=(),
+        description='The ticket\'s language is any of these BCP 47 tags (case-insensitive); "pt" also matches "pt-br".',
+    )
 
     _subject_regex: re.Pattern[str] | None = PrivateAttr(default=None)
     _body_regex: re.Pattern[str] | None = PrivateAttr(default=None)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _refuse_unknown_facts(cls, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            for name, reason in _NOT_YET_KNOWN.items():
-                if name in data:
-                    raise ValueError(reason)
-        return data
 
     @field_validator("keywords", "subject_keywords", "body_keywords", "tags_any", "tags_all")
     @classmethod
@@ -153,6 +149,24 @@ class Conditions(BaseModel):
             if "@" in domain or "." not in domain:
                 raise ValueError(f"{domain!r} is not an email domain like example.com")
         return domains
+
+    @field_validator("customer_tiers")
+    @classmethod
+    def _tiers(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        tiers = _lower_all(values)
+        for tier in tiers:
+            if not _TIER.match(tier):
+                raise ValueError(f"{tier!r} is not a tier label: 1-32 letters, digits, '_' or '-'")
+        return tiers
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        languages = _lower_all(values)
+        for language in languages:
+            if not _LANGUAGE_TAG.match(language):
+                raise ValueError(f"{language!r} is not a BCP 47 language tag like fr or pt-br")
+        return languages
 
     @field_validator("subject_pattern", "body_pattern")
     @classmethod
@@ -185,8 +199,16 @@ class Conditions(BaseModel):
             not self.tags_all or tags.issuperset(self.tags_all),
             not self.priorities or ticket.priority in self.priorities,
             self.time_of_day is None or self.time_of_day.contains(now),
+            not self.customer_tiers
+            or (ticket.customer_tier is not None and ticket.customer_tier.lower() in self.customer_tiers),
+            not self.languages or (ticket.language is not None and self._speaks(ticket.language.lower())),
         )
         return all(checks)
+
+    def _speaks(self, language: str) -> bool:
+        """A rule tag names the ticket's language exactly, or is its primary subtag ("pt" for "pt-br")."""
+        primary = language.split("-", 1)[0]
+        return any(wanted == language or wanted == primary for wanted in self.languages)
 
 
 class Actions(BaseModel):

@@ -3,31 +3,25 @@
 Intervals run from a start to a later end on the same day ("09:00"-"17:00"); "24:00" may end
 one. Overnight intervals are not accepted: a night shift is written as two intervals,
 ["22:00", "24:00"] on one day and ["00:00", "06:00"] on the next, so every interval reads the
-same way. Stored and shown, not yet used in assignment (a later issue does).
+same way. An agent is offered tickets only inside these hours (`contains`).
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from helpdesk_events.times import known_timezone
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _START = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
 _END = re.compile(r"^(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$")
-
-
-def known_timezone(name: str) -> str:
-    """`name` if it is an IANA time zone this process knows; else a ValueError saying so."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown IANA timezone {name!r}") from None
-    return name
 
 
 class WorkingHours(BaseModel):
@@ -72,3 +66,13 @@ class WorkingHours(BaseModel):
                     raise ValueError(f"{day}: intervals overlap around {start}")
             ordered[day] = tuple(intervals)
         return ordered
+
+    def contains(self, moment: datetime) -> bool:
+        """Whether `moment` (timezone-aware) falls inside a working interval, in the agent's own time zone.
+
+        Local wall time decides, so a shift "09:00"-"17:00" keeps its local hours across a
+        daylight-saving change; an interval includes its start and excludes its end.
+        """
+        local = moment.astimezone(ZoneInfo(self.timezone))
+        clock = local.strftime("%H:%M")
+        return any(start <= clock < end for start, end in self.weekly.get(WEEKDAYS[local.weekday()], ()))

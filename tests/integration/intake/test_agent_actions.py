@@ -177,7 +177,10 @@ async def test_bad_requests_get_a_reason(settings: Settings) -> None:
     assert no_email.status_code == 422 and "requester_email" in no_email.text
 
 
-async def test_a_reply_kafka_does_not_acknowledge_is_a_503(settings: Settings) -> None:
+async def test_a_reply_kafka_does_not_acknowledge_is_a_503_and_its_retry_records_it_once(
+    settings: Settings,
+) -> None:
+    key = {"Idempotency-Key": "reply-1"}
     async with (
         own_broker(settings, publish_timeout_seconds=0.5) as (stalling, broker),
         running_intake(stalling) as client,
@@ -185,12 +188,20 @@ async def test_a_reply_kafka_does_not_acknowledge_is_a_503(settings: Settings) -
         ticket_id = await open_ticket(client)
         with frozen(broker):
             refused = await client.post(
-                f"/v1/tickets/{ticket_id}/replies", json={"agent_id": "A-7", "body": "Hi"}
+                f"/v1/tickets/{ticket_id}/replies", json={"agent_id": "A-7", "body": "Hi"}, headers=key
             )
+        # The timed-out event may still land once the broker wakes; the retry must not add a second.
+        retried = await client.post(
+            f"/v1/tickets/{ticket_id}/replies", json={"agent_id": "A-7", "body": "Hi"}, headers=key
+        )
+        await ticket_events(stalling, ticket_id, "ticket.message_added")
         ticket = await get_ticket(client, ticket_id)
     assert refused.status_code == 503 and refused.headers["retry-after"] == "5"
-    assert "the reply was not recorded (Kafka did not acknowledge within 0.5 s)" in refused.json()["detail"]
-    assert len(ticket["messages"]) == 1
+    assert "the reply was not confirmed (Kafka did not acknowledge within 0.5 s)" in refused.json()["detail"]
+    assert "retry with the same Idempotency-Key" in refused.json()["detail"]
+    assert retried.status_code == 201, retried.text
+    agent_messages = [m for m in ticket["messages"] if m["author_kind"] == "agent"]
+    assert [m["message_id"] for m in agent_messages] == [retried.json()["message_id"]]
 
 
 async def test_only_the_assignee_answers_an_assignment_once_per_idempotency_key(settings: Settings) -> None:

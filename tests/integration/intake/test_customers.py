@@ -4,6 +4,8 @@ person across channels, one for concurrent first contacts, and `customer.erased`
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import uuid
 from typing import Any
 
@@ -48,6 +50,7 @@ async def test_a_web_ticket_and_a_mail_from_one_address_share_one_customer(setti
             "identities": [f"email:{address}"],
             "name": "Ada",
             "ticket_count": 2,
+            "tier": None,
         }
         assert (await client.get(f"/v1/customers/{uuid.uuid4()}")).status_code == 404
 
@@ -63,6 +66,77 @@ async def test_concurrent_first_tickets_of_a_new_address_make_one_customer(setti
         assert len(customer_ids) == 1 and None not in customer_ids
         customer = await get_json(client, f"/v1/customers/{customer_ids.pop()}")
         assert customer["ticket_count"] == 6
+
+
+async def test_new_tickets_carry_the_customer_s_tier_and_the_language_their_channel_gave(
+    settings: Settings,
+) -> None:
+    address = new_address()
+    tickets_topic = f"{settings.kafka_topic_prefix}tickets"
+    async with running_intake(settings) as client, EventTap(settings.kafka_bootstrap_servers, tickets_topic) as tap:
+
+        async def created(ticket_id: str) -> Any:
+            return (await tap.wait_for("ticket.created", lambda e: e.ticket_id == ticket_id)).payload
+
+        before = await open_ticket(client, requester={"email": address}, language="pt-BR")
+        customer_id = (await get_json(client, f"/v1/tickets/{before}"))["customer_id"]
+        assert (await created(before)).customer_tier is None
+        assert (await get_json(client, f"/v1/customers/{customer_id}"))["tier"] is None
+
+        for bad in ("gold star", "", "x" * 33, "gold!"):
+            refused = await client.put(f"/v1/customers/{customer_id}/tier", json={"tier": bad})
+            assert refused.status_code == 422, (bad, refused.text)
+        assert (await client.put(f"/v1/customers/{uuid.uuid4()}/tier", json={"tier": "gold"})).status_code == 404
+        changed = await client.put(f"/v1/customers/{customer_id}/tier", json={"tier": " Gold "})
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["tier"] == "gold"
+        assert (await get_json(client, f"/v1/customers/{customer_id}"))["tier"] == "gold"
+
+        web = await open_ticket(client, requester={"email": address}, language="pt-BR")
+        emailed = await open_by_email(client, content_language(mail(sender=f"Ada <{address}>")[1], "fr-CA, en"))
+        garbled = content_language(mail(sender=f"Ada <{address}>")[1], "not a language!")
+        unlabelled = await open_by_email(client, garbled)  # a malformed header never refuses a mail
+        chat = await client.post(
+            "/v1/channels/chat/messages",
+            json={
+                "conversation_id": str(uuid.uuid4()),
+                "message_id": str(uuid.uuid4()),
+                "text": "Hallo?",
+                "visitor": {"email": address},
+                "language": "de",
+            },
+        )
+        assert chat.status_code == 201, chat.text
+        facts = [
+            (event.customer_id, event.customer_tier, event.language)
+            for event in [await created(t) for t in (web, emailed, unlabelled, chat.json()["ticket_id"])]
+        ]
+        assert facts == [
+            (customer_id, "gold", "pt-br"),
+            (customer_id, "gold", "fr-ca"),
+            (customer_id, "gold", None),
+            (customer_id, "gold", "de"),
+        ]
+        assert (await client.post("/v1/tickets", json=form_with(address, language="pt_BR"))).status_code == 422
+
+        # The tier goes with an erased customer: the same address comes back as a new customer without one.
+        assert (await client.delete(f"/v1/customers/{customer_id}")).status_code == 202
+        await poll(client, f"/v1/customers/{customer_id}", lambda r: r.status_code == 404)
+        assert (await client.put(f"/v1/customers/{customer_id}/tier", json={"tier": "gold"})).status_code == 404
+        again = await open_ticket(client, requester={"email": address})
+        event = await created(again)
+        assert event.customer_id not in (None, customer_id) and event.customer_tier is None
+
+
+def content_language(raw: bytes, value: str) -> bytes:
+    """The mail with a Content-Language header (`mail()` cannot add it: setting the body drops Content-*)."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    message["Content-Language"] = value
+    return message.as_bytes()
+
+
+def form_with(address: str, **fields: Any) -> dict[str, Any]:
+    return {"subject": "Printer", "body": "On fire.", "requester": {"email": address}, **fields}
 
 
 async def test_erasure_anonymizes_the_customer_and_keeps_the_tickets_work(settings: Settings) -> None:

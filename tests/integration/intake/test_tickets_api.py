@@ -83,6 +83,7 @@ async def test_a_posted_ticket_is_on_kafka_in_the_callers_trace_and_readable_at_
         ],
         "created_at": ticket["created_at"],
         "updated_at": ticket["created_at"],
+        "sla": [],
     }
     assert datetime.fromisoformat(ticket["created_at"]) == envelope.occurred_at
 

@@ -113,7 +113,8 @@ async def test_an_assignment_is_posted_to_the_agent_and_replayed_events_send_not
         f"*Requester*\nAda Lovelace &lt;{created.payload.requester.email}&gt;",
         "*Channel*\nweb",
         "*Priority*\nhigh",
-        f"*Ticket*\n#{ticket_id}",
+        "*SLA due*\nno SLA clock",
+        f"*Ticket*\n<http://localhost:8001/v1/tickets/{ticket_id}|#{ticket_id}>",
     ]
     assert sent.payload.channel == "slack"
     assert sent.payload.recipient == agent
@@ -121,16 +122,19 @@ async def test_an_assignment_is_posted_to_the_agent_and_replayed_events_send_not
 
     assert len([c for c in fake_slack.calls("chat.postMessage") if posts_to(agent)(c)]) == 1
     assert len([m for m in smtp_capture.messages if mail_for(ticket_id)(m)]) == 1
-    # The acknowledgement, the assignment and the reassignment: none for the replays.
-    assert len(sent_for(notifier, ticket_id)) == 3
+    # The acknowledgement, the assignment, the first agent's message updated on the reassignment (its
+    # buttons taken off) and the reassignment: none for the replays.
+    assert len(sent_for(notifier, ticket_id)) == 4
 
+    first_post = f"{call['response']['channel']}/{call['response']['ts']}"
     assert [(d["kind"], d["recipient"], d["status"]) for d in deliveries] == [
         ("assignment", next_agent, "sent"),
+        ("assignment_update", first_post, "sent"),
         ("assignment", agent, "sent"),
         ("acknowledgement", created.payload.requester.email, "sent"),
     ]
-    assert deliveries[1]["external_id"] == call["response"]["ts"]
-    assert deliveries[1]["content"]["blocks"] == body["blocks"]
+    assert deliveries[2]["external_id"] == call["response"]["ts"]
+    assert deliveries[2]["content"]["blocks"] == body["blocks"]
 
 
 async def test_a_rate_limited_post_waits_as_slack_asks_and_arrives_once(

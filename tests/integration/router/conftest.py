@@ -12,7 +12,7 @@ from helpdesk_events.kafka import ensure_topics
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_router.settings import Settings
 from tests.support.apps import drop_database, settings_for_test
-from tests.support.kafka import EventTap
+from tests.support.kafka import EventTap, publishing
 
 
 @pytest.fixture
@@ -37,12 +37,8 @@ async def settings(
 @pytest.fixture
 async def intake(settings: Settings) -> AsyncIterator[EventPublisher]:
     """Publishes ticket events as intake would."""
-    publisher = EventPublisher(settings.kafka("intake-double"), source="intake")
-    await publisher.start()
-    try:
+    async with publishing(settings, "intake") as publisher:
         yield publisher
-    finally:
-        await publisher.stop()
 
 
 @pytest.fixture

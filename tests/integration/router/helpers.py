@@ -12,6 +12,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from helpdesk_events import (
+    Channel,
     Envelope,
     Priority,
     Requester,
@@ -57,13 +58,17 @@ async def loads(client: httpx.AsyncClient) -> dict[str, int]:
 
 
 async def new_ticket(
-    intake: EventPublisher, ticket_id: str, priority: Priority = Priority.NORMAL, body: str = "Please."
+    intake: EventPublisher,
+    ticket_id: str,
+    priority: Priority = Priority.NORMAL,
+    body: str = "Please.",
+    channel: Channel = Channel.WEB,
 ) -> Envelope:
     payload = TicketCreated(
         subject=f"Help with {ticket_id}",
         body=body,
         requester=Requester(email="customer@example.com"),
-        channel="web",
+        channel=channel,
         message_id=f"{ticket_id}-m1",
         priority=priority,
     )

@@ -32,12 +32,14 @@ async def test_agents_are_created_replaced_read_and_their_status_changes_told(
             "name": "Grace",
             "email": "grace@example.com",
             "slack_user_id": "UGRACE",
+            "channel_capacity": {},
             "skills": ["billing", "refunds"],
             "capacity": 2,
             "status": "online",
             "teams": ["tier-2"],
             "working_hours": {"timezone": "Europe/Paris", "weekly": {"mon": [["09:00", "12:00"], ["13:00", "17:00"]]}},
             "load": 0,
+            "channel_loads": {},
         }
         await put_agent(client, "alan", agent("alan", capacity=1, status="offline"), expected=201)
 

@@ -3,6 +3,8 @@ writes, uniqueness and ordering that the desk relies on."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -10,8 +12,8 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from helpdesk_events import AgentStatus, Priority
-from helpdesk_router.assignment import Assignment, AssignmentState, QueueEntry, QueueState, Ticket
+from helpdesk_events import AgentStatus, Channel, Priority
+from helpdesk_router.assignment import Assignment, AssignmentState, HandBack, QueueEntry, QueueState, Ticket
 from helpdesk_router.roster import StatusChange
 from helpdesk_router.store import MongoAssignmentBook, MongoRoster, MongoTicketQueue, create_indexes
 from tests.unit.router.doubles import profile
@@ -39,7 +41,7 @@ async def test_saving_an_agent_keeps_its_load_and_counts_status_changes(db: Asyn
     assert is_new and created.status_changes == 1 and created.unannounced_status_change() == StatusChange(
         "ada", None, AgentStatus.ONLINE, 1
     )
-    assert await roster.reserve("ada", (), NOW)
+    assert await roster.reserve(created, Ticket("T1"), NOW)
 
     same_status, is_new = await roster.save("ada", profile(name="Ada", capacity=3, skills=("billing",)), NOW)
     assert not is_new and same_status.status_changes == 1
@@ -62,25 +64,62 @@ async def test_a_reservation_holds_only_for_an_online_agent_with_a_free_slot_and
     db: AsyncDatabase,
 ) -> None:
     roster = MongoRoster(db)
-    await roster.save("ada", profile(name="Ada", capacity=2, skills=("billing", "refunds")), NOW)
-    await roster.save("bob", profile(name="Bob", capacity=2, status=AgentStatus.AWAY), NOW)
+    ada, _ = await roster.save("ada", profile(name="Ada", capacity=2, skills=("billing", "refunds")), NOW)
+    bob, _ = await roster.save("bob", profile(name="Bob", capacity=2, status=AgentStatus.AWAY), NOW)
 
-    assert not await roster.reserve("ada", ("vip",), NOW)
-    assert await roster.reserve("ada", ("billing",), NOW)
-    assert await roster.reserve("ada", (), NOW + timedelta(minutes=1))
-    assert not await roster.reserve("ada", (), NOW)  # full
-    assert not await roster.reserve("bob", (), NOW)  # away
-    assert not await roster.reserve("nobody", (), NOW)
+    assert not await roster.reserve(ada, Ticket("T1", required_skills=frozenset({"vip"})), NOW)
+    assert await roster.reserve(ada, Ticket("T1", required_skills=frozenset({"billing"})), NOW)
+    assert await roster.reserve(ada, Ticket("T2"), NOW + timedelta(minutes=1))
+    assert not await roster.reserve(ada, Ticket("T3"), NOW)  # full
+    assert not await roster.reserve(bob, Ticket("T3"), NOW)  # away
+    assert not await roster.reserve(dataclasses.replace(ada, agent_id="nobody"), Ticket("T3"), NOW)
 
     ada = await roster.agent("ada")
     assert ada is not None and ada.load == 2
     assert ada.last_assigned_at == NOW + timedelta(minutes=1)  # a real time, whatever the server stored
 
-    await roster.release("ada")
-    await roster.release("ada")
-    await roster.release("ada")  # never below zero
+    await roster.release("ada", None)
+    await roster.release("ada", None)
+    await roster.release("ada", None)  # never below zero
     ada = await roster.agent("ada")
     assert ada is not None and ada.load == 0
+
+
+async def test_a_channel_limit_is_guarded_and_each_channel_counted(db: AsyncDatabase) -> None:
+    roster = MongoRoster(db)
+    ada, _ = await roster.save("ada", profile(name="Ada", capacity=3, channel_capacity={"chat": 1}), NOW)
+    assert await roster.reserve(ada, Ticket("C1", channel=Channel.CHAT), NOW)
+    assert not await roster.reserve(ada, Ticket("C2", channel=Channel.CHAT), NOW)
+    assert await roster.reserve(ada, Ticket("E1", channel=Channel.EMAIL), NOW)
+    stored = await roster.agent("ada")
+    assert stored is not None and stored.load == 2
+    assert (stored.channel_loads["chat"], stored.channel_loads["email"]) == (1, 1)
+
+    await roster.release("ada", "chat")
+    assert await roster.reserve(ada, Ticket("C2", channel=Channel.CHAT), NOW)
+
+    # A recount from open assignments sets both the load and each channel's.
+    assert await roster.reconcile_loads({"ada": Counter({"voice": 2, None: 1})}) == {"ada": 3}
+    stored = await roster.agent("ada")
+    assert stored is not None and stored.load == 3
+    assert (stored.channel_loads["voice"], stored.channel_loads["chat"]) == (2, 0)
+
+
+async def test_candidates_come_fewest_open_tickets_first_a_page_at_a_time(db: AsyncDatabase) -> None:
+    roster = MongoRoster(db)
+    for name, capacity, skills in (("ada", 3, ("vip",)), ("bob", 3, ()), ("cy", 3, ("vip",)), ("dee", 0, ("vip",))):
+        await roster.save(name, profile(name=name, capacity=capacity, skills=skills), NOW)
+    await roster.save("eve", profile(name="eve", capacity=3, status=AgentStatus.OFFLINE), NOW)
+    ada = await roster.agent("ada")
+    assert ada is not None and await roster.reserve(ada, Ticket("T1"), NOW)
+
+    anyone = Ticket("T2")
+    assert [a.agent_id for a in await roster.candidates(anyone, 0, 10)] == ["bob", "cy", "ada"]
+    assert [a.agent_id for a in await roster.candidates(anyone, 1, 1)] == ["cy"]
+    vip = Ticket("T3", required_skills=frozenset({"vip"}))
+    assert [a.agent_id for a in await roster.candidates(vip, 0, 10)] == ["cy", "ada"]
+    slack = await roster.agent_by_slack_user("UNKNOWN")
+    assert slack is None
 
 
 async def test_a_ticket_is_claimed_once_and_closed_once(db: AsyncDatabase) -> None:
@@ -94,16 +133,56 @@ async def test_a_ticket_is_claimed_once_and_closed_once(db: AsyncDatabase) -> No
     assert await book.claim(Assignment.of(Ticket("T2"), ada, NOW))
     assert await book.claim(Assignment.of(Ticket("T3"), bob, NOW))
     stored = await book.assignment("T1")
-    assert stored == Assignment("T1", "ada", "Ada", "ada@example.com", None, "tier-2", NOW)
+    assert stored == Assignment("T1", "ada", "Ada", "ada@example.com", None, "tier-2", NOW, arrived_at=NOW)
 
     await book.mark_announced("T1")
     closed = await book.close("T1", NOW)
-    assert closed is not None and closed.state is AssignmentState.CLOSED and closed.announced
+    assert closed is not None and closed.state is AssignmentState.OPEN and closed.announced  # as it was
     assert await book.close("T1", NOW) is None
-    assert await book.open_tickets_by_agent() == {"ada": 1, "bob": 1}
+    held = await book.open_tickets_by_agent()
+    assert held == {"ada": Counter({None: 1}), "bob": Counter({None: 1})}
 
-    assert await roster.reconcile_loads({"ada": 1, "bob": 1}) == {"ada": 1, "bob": 1}
-    assert await roster.reconcile_loads({"ada": 1, "bob": 1}) == {}
+    assert await roster.reconcile_loads(held) == {"ada": 1, "bob": 1}
+    assert await roster.reconcile_loads(held) == {}
+
+
+async def test_a_handed_back_ticket_starts_a_new_round_claimed_once(db: AsyncDatabase) -> None:
+    book = MongoAssignmentBook(db)
+    roster = MongoRoster(db)
+    ada, _ = await roster.save("ada", profile(name="Ada"), NOW)
+    bob, _ = await roster.save("bob", profile(name="Bob"), NOW)
+    cy, _ = await roster.save("cy", profile(name="Cy"), NOW)
+    first = Assignment.of(Ticket("T1", channel=Channel.CHAT, team="vip"), ada, NOW)
+    assert await book.claim(first)
+    assert await book.held_unaccepted("ada") == [first]
+
+    assert not await book.accept("T1", "bob")  # only the holder accepts
+    assert await book.accept("T1", "ada")
+    assert await book.held_unaccepted("ada") == []
+
+    declined = first.returned(HandBack.DECLINED)
+    assert await book.hand_back(declined)
+    assert not await book.hand_back(declined)  # once
+    [returned] = await book.returned(10)
+    assert (returned.state, returned.declined_by, returned.handed_back) == (
+        AssignmentState.RETURNED,
+        ("ada",),
+        HandBack.DECLINED,
+    )
+    assert returned.ticket == Ticket("T1", team="vip", channel=Channel.CHAT, declined_by=frozenset({"ada"}), arrived_at=NOW)
+
+    second = Assignment.of(returned.ticket, bob, NOW, returned)
+    rival = Assignment.of(returned.ticket, cy, NOW, returned)
+    assert await book.claim(second)
+    assert not await book.claim(rival)  # the round was taken
+    stored = await book.assignment("T1")
+    assert stored is not None
+    assert (stored.agent_id, stored.round, stored.previous_agent_id, stored.accepted) == ("bob", 2, "ada", False)
+    assert await book.open_tickets_by_agent() == {"bob": Counter({"chat": 1})}
+
+    closed = await book.close("T1", NOW)
+    assert closed is not None and closed.state is AssignmentState.OPEN  # as it was before closing
+    assert await book.returned(10) == []
 
 
 async def test_the_queue_keeps_one_entry_per_ticket_most_urgent_then_oldest_first(db: AsyncDatabase) -> None:
@@ -127,3 +206,22 @@ async def test_the_queue_keeps_one_entry_per_ticket_most_urgent_then_oldest_firs
     assert [(e.ticket_id, e.announced) for e in await queue.waiting(10)] == [("old", True), ("new", False), ("low", False)]
     urgent = await queue.entry("urgent")
     assert urgent is not None and urgent.state is QueueState.ASSIGNED
+
+
+async def test_a_handed_back_ticket_queues_again_once_per_round(db: AsyncDatabase) -> None:
+    queue = MongoTicketQueue(db)
+    first = await queue.add(QueueEntry.of(Ticket("T1", channel=Channel.VOICE), "full", NOW))
+    await queue.settle("T1", QueueState.ASSIGNED)
+
+    again = QueueEntry.of(Ticket("T1", declined_by=frozenset({"ada"})), "declined", NOW, round=1)
+    assert await queue.requeue(again) == again
+    stored = await queue.entry("T1")
+    assert stored is not None and (stored.state, stored.round, stored.declined_by) == (QueueState.WAITING, 1, ("ada",))
+    assert await queue.requeue(dataclasses.replace(again, reason="later")) == stored  # same round: kept
+
+    assert await queue.requeue(QueueEntry.of(Ticket("T2"), "agent away", NOW, round=1))  # never queued before
+    assert [e.ticket_id for e in await queue.waiting(10)] == ["T1", "T2"]
+    await queue.settle("T1", QueueState.WITHDRAWN)
+    assert await queue.requeue(QueueEntry.of(Ticket("T1"), "late", NOW, round=2)) != first
+    withdrawn = await queue.entry("T1")
+    assert withdrawn is not None and withdrawn.state is QueueState.WITHDRAWN

@@ -63,7 +63,7 @@ async def test_a_matching_ticket_is_triaged_then_given_to_an_agent_with_the_requ
         assert [rule["name"] for rule in rules.json()["rules"]] == ["refunds"]
         assert rules.json()["rules"][0]["then"]["required_skills"] == ["refunds"]
 
-        await put_agent(client, "bob", agent("bob", capacity=5, skills=["billing", "refunds"]), expected=201)
+        await put_agent(client, "bob", agent("bob", capacity=5, skills=["billing", "refunds"], teams=["billing"]), expected=201)
         await new_ticket(intake, "T0")  # no rule matches: bob, the only agent, takes it
         assert await assigned(tickets, "T0") == "bob"
         await put_agent(client, "ada", agent("ada", capacity=5), expected=201)  # idle, but no "refunds" skill
@@ -113,7 +113,7 @@ async def test_a_bad_rule_set_is_refused_whole_and_a_good_one_applies_next_and_o
         assert accepted.json() == PUT_RULES
         assert accepted.headers["ETag"] == '"2"'  # the file seeded revision 1
 
-        await put_agent(client, "ada", agent("ada", capacity=5), expected=201)
+        await put_agent(client, "ada", agent("ada", capacity=5, teams=["ops"]), expected=201)
         await new_ticket(intake, "T1", body="The site is DOWN, and I want a refund")
         triaged = await tickets.wait_for("ticket.triaged", lambda e: e.ticket_id == "T1")
         assert (triaged.payload.priority, triaged.payload.matched_rules) == ("urgent", ("outages",))
@@ -131,7 +131,7 @@ async def test_a_replayed_ticket_created_tells_the_same_triage_again(
     with_rules_file: Settings, intake: EventPublisher, tickets: EventTap
 ) -> None:
     async with running_router(with_rules_file) as client:
-        await put_agent(client, "bob", agent("bob", capacity=5, skills=["refunds"]), expected=201)
+        await put_agent(client, "bob", agent("bob", capacity=5, skills=["refunds"], teams=["billing"]), expected=201)
         created = await new_ticket(intake, "T1", body="refund please")
         assert await assigned(tickets, "T1") == "bob"
 

@@ -97,7 +97,7 @@ def test_deterministic_event_id_survives_the_round_trip() -> None:
 def test_unknown_fields_in_a_payload_are_ignored_for_forward_compatibility() -> None:
     envelope = new_envelope(sample_payloads()[0], source="t", ticket_id="T-1")
     document = json.loads(encode(envelope))
-    document["payload"]["language"] = "fr"
+    document["payload"]["sentiment"] = "annoyed"  # a field no version of the contract has
     assert decode(json.dumps(document).encode()).payload == envelope.payload
 
 

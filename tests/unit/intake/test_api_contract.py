@@ -31,6 +31,7 @@ def test_operations_have_stable_ids_and_document_their_failures() -> None:
         ("GET", "/v1/customers/{customer_id}"): "get_customer",
         ("DELETE", "/v1/customers/{customer_id}"): "erase_customer",
         ("POST", "/v1/customers/{customer_id}/identities"): "add_customer_identity",
+        ("PUT", "/v1/customers/{customer_id}/tier"): "set_customer_tier",
         ("GET", "/healthz"): "healthz",
         ("GET", "/readyz"): "readyz",
         ("GET", "/metrics"): "metrics",
@@ -47,6 +48,7 @@ def test_operations_have_stable_ids_and_document_their_failures() -> None:
     customer = "/v1/customers/{customer_id}"
     assert set(operations[("GET", customer)]["responses"]) == {"200", "404", "422", "503"}
     assert set(operations[("DELETE", customer)]["responses"]) == {"202", "404", "422", "503"}
+    assert set(operations[("PUT", customer + "/tier")]["responses"]) == {"200", "404", "422", "503"}
 
 
 def test_defaults_are_intakes_own() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,6 +12,12 @@ from helpdesk_events import (
     Envelope,
     EventPayload,
     Requester,
+    SlaBreached,
+    SlaMet,
+    SlaPaused,
+    SlaResumed,
+    SlaStarted,
+    SlaWarning,
     TicketAssigned,
     TicketCreated,
     TicketMessageAdded,
@@ -24,6 +30,7 @@ from helpdesk_events import (
     new_envelope,
 )
 from helpdesk_intake.projection import PROJECTIONS, UnprojectableEvent, project
+from helpdesk_intake.ticket_view import TicketView
 
 AT = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 STAMP = "2026-11-23T09:30:00.000000+00:00"
@@ -48,9 +55,9 @@ CREATED = TicketCreated(
 )
 
 
-def test_every_ticket_event_has_a_projection() -> None:
-    ticket_events = {cls for cls in event_classes() if cls.topic is Topic.TICKETS}
-    assert set(PROJECTIONS) == ticket_events
+def test_every_ticket_and_sla_clock_event_has_a_projection() -> None:
+    shown_events = {cls for cls in event_classes() if cls.topic in (Topic.TICKETS, Topic.SLA)}
+    assert set(PROJECTIONS) == shown_events
 
 
 def test_created_inserts_the_whole_ticket_once_with_its_first_message() -> None:
@@ -187,3 +194,115 @@ def test_an_event_without_a_ticket_cannot_be_projected(payload: EventPayload) ->
 def test_an_event_of_another_family_cannot_be_projected() -> None:
     with pytest.raises(UnprojectableEvent):
         project(envelope(AgentStatusChanged(agent_id="A-7", from_status=None, to_status="online")))
+
+
+DUE = datetime(2026, 11, 23, 13, 30, tzinfo=UTC)
+CLOCK = {"policy": "urgent-24x7", "metric": "first_reply", "target": timedelta(hours=4), "due_at": DUE}
+CLOCK_GUARD = {
+    "$or": [
+        {"sla.first_reply.updated_at": {"$exists": False}},
+        {"sla.first_reply.updated_at": {"$lte": STAMP}},
+    ]
+}
+
+
+def clock_set(**fields: object) -> dict:
+    return {f"sla.first_reply.{name}": value for name, value in fields.items()}
+
+
+def test_sla_started_sets_a_fresh_running_clock_unless_a_newer_event_was_applied() -> None:
+    write = project(envelope(SlaStarted(**CLOCK)))
+    assert (write.ticket_id, write.filter, write.upsert) == ("T-1", guard(**CLOCK_GUARD), False)
+    assert write.update == {
+        "$set": clock_set(
+            metric="first_reply",
+            policy="urgent-24x7",
+            target="PT4H",
+            due_at="2026-11-23T13:30:00.000000+00:00",
+            state="running",
+            updated_at=STAMP,
+            warned=False,
+            within_target=None,
+        ),
+        "$addToSet": {"applied_event_ids": str(EVENT_ID)},
+    }
+
+
+def test_a_clock_event_leaves_the_tickets_own_updated_at_alone() -> None:
+    write = project(envelope(SlaBreached(**CLOCK)))
+    assert "updated_at" not in write.update["$set"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "state", "extra"),
+    [
+        (SlaResumed(**CLOCK), "running", {}),
+        (SlaWarning(**CLOCK, elapsed_share=0.75), "running", {"warned": True}),
+        (SlaBreached(**CLOCK, late=True), "breached", {}),
+        (SlaMet(**CLOCK, within_target=False, elapsed=timedelta(hours=5)), "met", {"within_target": False}),
+    ],
+)
+def test_each_clock_event_sets_its_state_and_only_what_it_knows(
+    payload: EventPayload, state: str, extra: dict
+) -> None:
+    changes = project(envelope(payload)).update["$set"]
+    assert changes == clock_set(
+        metric="first_reply",
+        policy="urgent-24x7",
+        target="PT4H",
+        due_at="2026-11-23T13:30:00.000000+00:00",
+        state=state,
+        updated_at=STAMP,
+        **extra,
+    )
+
+
+def test_a_paused_clock_has_no_due_time_and_keeps_its_warning() -> None:
+    changes = project(envelope(SlaPaused(**{**CLOCK, "due_at": None, "metric": "resolution"}))).update["$set"]
+    assert changes["sla.resolution.state"] == "paused"
+    assert changes["sla.resolution.due_at"] is None
+    assert "sla.resolution.warned" not in changes
+
+
+def test_a_clock_event_without_a_ticket_cannot_be_projected() -> None:
+    with pytest.raises(UnprojectableEvent):
+        project(envelope(SlaStarted(**CLOCK), ticket_id=None))
+
+
+def test_the_view_lists_the_clocks_seen_first_reply_next_reply_then_resolution() -> None:
+    def clock(metric: str, state: str) -> dict:
+        return {
+            "metric": metric,
+            "policy": "p",
+            "target": "PT10S",
+            "due_at": None,
+            "state": state,
+            "warned": 1,  # nx-27017 gives booleans set in a sub-document back as integers
+            "updated_at": STAMP,
+        }
+
+    document = {
+        "_id": "T-1",
+        "subject": "s",
+        "status": "open",
+        "priority": "normal",
+        "channel": "web",
+        "requester": {"email": "ada@example.com", "name": "Ada"},
+        "assignee_id": None,
+        "team": None,
+        "category": None,
+        "queue": None,
+        "tags": [],
+        "messages": [],
+        "created_at": STAMP,
+        "updated_at": STAMP,
+        "sla": {"resolution": clock("resolution", "paused"), "first_reply": clock("first_reply", "met")},
+    }
+    view = TicketView.from_document(document)
+    assert [(clock.metric, clock.state, clock.target) for clock in view.sla] == [
+        ("first_reply", "met", timedelta(seconds=10)),
+        ("resolution", "paused", timedelta(seconds=10)),
+    ]
+    assert view.model_dump(mode="json")["sla"][0]["target"] == "PT10S"
+    assert view.sla[0].warned is True
+    assert TicketView.from_document({k: v for k, v in document.items() if k != "sla"}).sla == []

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from helpdesk_events import Channel, Priority
+from helpdesk_intake.customers import KnownCustomer
 from helpdesk_intake.web_form import MAX_SUBJECT_CHARS, NewTicketForm, ticket_created
 
 
@@ -105,8 +106,8 @@ def test_missing_mistyped_and_unknown_fields_are_refused_by_name(
 
 
 def test_the_form_becomes_a_web_ticket_of_normal_priority() -> None:
-    accepted = NewTicketForm.model_validate(form(subject=" Printer ", tags=["VIP"]))
-    event = ticket_created(accepted, message_id="M-1", customer_id="C-1")
+    accepted = NewTicketForm.model_validate(form(subject=" Printer ", tags=["VIP"], language="pt-BR"))
+    event = ticket_created(accepted, message_id="M-1", customer=KnownCustomer("C-1", tier="gold"))
     assert event.model_dump() == {
         "subject": "Printer",
         "body": "Smoke everywhere.",
@@ -117,4 +118,23 @@ def test_the_form_becomes_a_web_ticket_of_normal_priority() -> None:
         "tags": ("vip",),
         "attachments": (),
         "customer_id": "C-1",
+        "language": "pt-br",
+        "customer_tier": "gold",
     }
+
+
+def test_without_customer_records_or_language_the_ticket_says_neither() -> None:
+    event = ticket_created(NewTicketForm.model_validate(form()), message_id="M-1")
+    assert (event.customer_id, event.customer_tier, event.language) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"), [("fr", "fr"), ("pt-BR", "pt-br"), ("zh-Hant-TW", "zh-hant-tw"), (" DE ", "de")]
+)
+def test_language_is_a_bcp47_tag_stored_lower_case(given: str, stored: str) -> None:
+    assert NewTicketForm.model_validate(form(language=given)).language == stored
+
+
+@pytest.mark.parametrize("language", ["", "f", "french!", "fr_FR", "fr-", "-fr", "fr-toolongsubtag", "12", "fr--ca", 7])
+def test_a_language_that_is_no_bcp47_tag_is_refused_by_name(language: object) -> None:
+    assert error_locations(form(language=language)) == [("language",)]

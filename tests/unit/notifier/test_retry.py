@@ -79,3 +79,23 @@ def test_smtp_4yz_replies_are_transient_and_5yz_permanent() -> None:
     assert smtp_failure(421, "closing").retryable
     assert not smtp_failure(550, "no such user").retryable
     assert str(smtp_failure(550, "no such user")) == "SMTP 550: no such user"
+
+
+def test_the_default_settings_ride_out_a_minute_long_outage() -> None:
+    """Even with the shortest jitter, the last attempt comes more than a minute after the first."""
+    from helpdesk_notifier.settings import Settings
+
+    defaults = {name: Settings.model_fields[name].default for name in (
+        "delivery_max_attempts", "delivery_base_delay_seconds", "delivery_max_delay_seconds")}  # fmt: skip
+    policy = RetryPolicy(
+        max_attempts=defaults["delivery_max_attempts"],
+        base_delay=defaults["delivery_base_delay_seconds"],
+        max_delay=defaults["delivery_max_delay_seconds"],
+    )
+    outage = TransientDeliveryError("SMTP server unreachable: ConnectionRefusedError")
+    shortest_waits = [
+        policy.after_failure(attempt, outage, rand=lambda: 0.0) for attempt in range(1, policy.max_attempts)
+    ]
+    assert all(isinstance(decision, Retry) for decision in shortest_waits)
+    assert sum(decision.delay for decision in shortest_waits) > 60
+    assert isinstance(policy.after_failure(policy.max_attempts, outage), GiveUp)

@@ -5,11 +5,20 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 
-from helpdesk_events import AgentStatus, EventPayload
-from helpdesk_router.assignment import Assignment, AssignmentState, QueueEntry, QueueState, queue_order
+from helpdesk_events import AgentStatus, Channel, EventPayload, Priority
+from helpdesk_router.assignment import (
+    Assignment,
+    AssignmentState,
+    QueueEntry,
+    QueueState,
+    Ticket,
+    preference,
+    queue_order,
+)
 from helpdesk_router.roster import Agent, AgentProfile, StatusChange
 from helpdesk_router.triage import NO_RULES, RuleSet, TriageDecision
 
@@ -31,6 +40,19 @@ class InMemoryRoster:
         await _round_trip()
         return self.by_id.get(agent_id)
 
+    async def agent_by_slack_user(self, slack_user_id: str) -> Agent | None:
+        await _round_trip()
+        return next((a for a in self.by_id.values() if a.profile.slack_user_id == slack_user_id), None)
+
+    async def candidates(self, ticket: Ticket, skip: int, limit: int) -> list[Agent]:
+        await _round_trip()
+        found = [
+            agent
+            for agent in self.by_id.values()
+            if agent.has_free_capacity and ticket.required_skills <= set(agent.profile.skills)
+        ]
+        return sorted(found, key=preference)[skip : skip + limit]
+
     async def save(self, agent_id: str, profile: AgentProfile, now: datetime) -> tuple[Agent, bool]:
         await _round_trip()
         current = self.by_id.get(agent_id)
@@ -51,27 +73,43 @@ class InMemoryRoster:
                 agent, announced_status=change.to_status, announced_changes=change.sequence
             )
 
-    async def reserve(self, agent_id: str, required_skills: Iterable[str], now: datetime) -> bool:
+    async def reserve(self, agent: Agent, ticket: Ticket, now: datetime) -> bool:
         await _round_trip()
-        agent = self.by_id.get(agent_id)
-        if agent is None or not agent.can_take(required_skills):
+        current = self.by_id.get(agent.agent_id)
+        if current is None or not current.has_free_capacity:
             return False
-        self.by_id[agent_id] = dataclasses.replace(agent, load=agent.load + 1, last_assigned_at=now)
+        if not ticket.required_skills <= set(current.profile.skills):
+            return False
+        loads = dict(current.channel_loads)
+        if ticket.channel is not None:
+            limit = agent.profile.channel_capacity.get(ticket.channel)
+            if limit is not None and loads.get(ticket.channel.value, 0) >= limit:
+                return False
+            loads[ticket.channel.value] = loads.get(ticket.channel.value, 0) + 1
+        self.by_id[agent.agent_id] = dataclasses.replace(
+            current, load=current.load + 1, channel_loads=loads, last_assigned_at=now
+        )
         return True
 
-    async def release(self, agent_id: str) -> None:
+    async def release(self, agent_id: str, channel: str | None) -> None:
         await _round_trip()
         agent = self.by_id[agent_id]
-        if agent.load > 0:
-            self.by_id[agent_id] = dataclasses.replace(agent, load=agent.load - 1)
+        loads = dict(agent.channel_loads)
+        if channel is not None and loads.get(Channel(channel).value, 0) > 0:
+            loads[Channel(channel).value] -= 1
+        self.by_id[agent_id] = dataclasses.replace(agent, load=max(0, agent.load - 1), channel_loads=loads)
 
-    async def reconcile_loads(self, open_tickets: Mapping[str, int]) -> dict[str, int]:
+    async def reconcile_loads(self, open_tickets: Mapping[str, Counter[str | None]]) -> dict[str, int]:
         await _round_trip()
         corrected = {}
         for agent_id, agent in self.by_id.items():
-            expected = open_tickets.get(agent_id, 0)
-            if agent.load != expected:
-                self.by_id[agent_id] = dataclasses.replace(agent, load=expected)
+            held = open_tickets.get(agent_id, Counter())
+            expected = sum(held.values())
+            loads = {channel.value: held.get(channel.value, 0) for channel in Channel}
+            if agent.load != expected or {k: v for k, v in agent.channel_loads.items() if v} != {
+                k: v for k, v in loads.items() if v
+            }:
+                self.by_id[agent_id] = dataclasses.replace(agent, load=expected, channel_loads=loads)
                 corrected[agent_id] = expected
         return corrected
 
@@ -86,30 +124,73 @@ class InMemoryAssignmentBook:
 
     async def claim(self, assignment: Assignment) -> bool:
         await _round_trip()
-        if assignment.ticket_id in self.by_ticket:
-            return False
-        self.by_ticket[assignment.ticket_id] = assignment
-        return True
+        current = self.by_ticket.get(assignment.ticket_id)
+        if assignment.round == 1 and current is None:
+            self.by_ticket[assignment.ticket_id] = assignment
+            return True
+        if (
+            current is not None
+            and current.state is AssignmentState.RETURNED
+            and current.round == assignment.round - 1
+        ):
+            self.by_ticket[assignment.ticket_id] = assignment
+            return True
+        return False
 
     async def mark_announced(self, ticket_id: str) -> None:
         await _round_trip()
         self.by_ticket[ticket_id] = dataclasses.replace(self.by_ticket[ticket_id], announced=True)
 
+    async def accept(self, ticket_id: str, agent_id: str) -> bool:
+        await _round_trip()
+        current = self.by_ticket.get(ticket_id)
+        if current is None or current.agent_id != agent_id or current.state is not AssignmentState.OPEN:
+            return False
+        self.by_ticket[ticket_id] = dataclasses.replace(current, accepted=True)
+        return True
+
+    async def hand_back(self, returned: Assignment) -> bool:
+        await _round_trip()
+        current = self.by_ticket.get(returned.ticket_id)
+        if (
+            current is None
+            or current.state is not AssignmentState.OPEN
+            or (current.agent_id, current.round) != (returned.agent_id, returned.round)
+        ):
+            return False
+        self.by_ticket[returned.ticket_id] = dataclasses.replace(
+            current, state=AssignmentState.RETURNED, handed_back=returned.handed_back, declined_by=returned.declined_by
+        )
+        return True
+
     async def close(self, ticket_id: str, now: datetime) -> Assignment | None:
         await _round_trip()
         assignment = self.by_ticket.get(ticket_id)
-        if assignment is None or assignment.state is not AssignmentState.OPEN:
+        if assignment is None or assignment.state is AssignmentState.CLOSED:
             return None
         self.by_ticket[ticket_id] = dataclasses.replace(assignment, state=AssignmentState.CLOSED)
-        return self.by_ticket[ticket_id]
+        return assignment
 
-    async def open_tickets_by_agent(self) -> dict[str, int]:
+    async def held_unaccepted(self, agent_id: str) -> list[Assignment]:
         await _round_trip()
-        counts: dict[str, int] = {}
+        return [
+            a
+            for a in self.by_ticket.values()
+            if a.agent_id == agent_id and a.state is AssignmentState.OPEN and not a.accepted
+        ]
+
+    async def returned(self, limit: int) -> list[Assignment]:
+        await _round_trip()
+        return [a for a in self.by_ticket.values() if a.state is AssignmentState.RETURNED][:limit]
+
+    async def open_tickets_by_agent(self) -> dict[str, Counter[str | None]]:
+        await _round_trip()
+        held: dict[str, Counter[str | None]] = {}
         for assignment in self.by_ticket.values():
             if assignment.state is AssignmentState.OPEN:
-                counts[assignment.agent_id] = counts.get(assignment.agent_id, 0) + 1
-        return counts
+                channel = assignment.channel.value if assignment.channel else None
+                held.setdefault(assignment.agent_id, Counter())[channel] += 1
+        return held
 
 
 class InMemoryTicketQueue:
@@ -124,6 +205,14 @@ class InMemoryTicketQueue:
         await _round_trip()
         return self.by_ticket.setdefault(entry.ticket_id, entry)
 
+    async def requeue(self, entry: QueueEntry) -> QueueEntry:
+        await _round_trip()
+        current = self.by_ticket.get(entry.ticket_id)
+        if current is None or (current.state is not QueueState.WITHDRAWN and current.round < entry.round):
+            self.by_ticket[entry.ticket_id] = entry
+            return entry
+        return current
+
     async def mark_announced(self, ticket_id: str) -> None:
         await _round_trip()
         self.by_ticket[ticket_id] = dataclasses.replace(self.by_ticket[ticket_id], announced=True)
@@ -133,6 +222,12 @@ class InMemoryTicketQueue:
         entry = self.by_ticket.get(ticket_id)
         if entry is not None and entry.state is QueueState.WAITING:
             self.by_ticket[ticket_id] = dataclasses.replace(entry, state=state)
+
+    async def reprioritize(self, ticket_id: str, priority: Priority) -> None:
+        await _round_trip()
+        entry = self.by_ticket.get(ticket_id)
+        if entry is not None and entry.state is QueueState.WAITING:
+            self.by_ticket[ticket_id] = dataclasses.replace(entry, priority=priority)
 
     async def waiting(self, limit: int) -> list[QueueEntry]:
         await _round_trip()
@@ -166,14 +261,18 @@ def profile(
     status: AgentStatus | str = AgentStatus.ONLINE,
     skills: tuple[str, ...] = (),
     teams: tuple[str, ...] = (),
+    **extra: object,
 ) -> AgentProfile:
-    return AgentProfile(
-        name=name,
-        email=f"{name.lower().replace(' ', '.')}@example.com",
-        skills=skills,
-        capacity=capacity,
-        status=status,
-        teams=teams,
+    return AgentProfile.model_validate(
+        {
+            "name": name,
+            "email": f"{name.lower().replace(' ', '.')}@example.com",
+            "skills": skills,
+            "capacity": capacity,
+            "status": status,
+            "teams": teams,
+            **extra,
+        }
     )
 
 

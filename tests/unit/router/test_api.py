@@ -46,6 +46,7 @@ def test_the_api_has_stable_operation_ids() -> None:
         ("/v1/agents", "get"): "list_agents",
         ("/v1/rules", "get"): "get_rules",
         ("/v1/rules", "put"): "put_rules",
+        ("/v1/queue", "get"): "get_queue",
         ("/healthz", "get"): "healthz",
         ("/readyz", "get"): "readyz",
         ("/metrics", "get"): "metrics",

@@ -195,7 +195,7 @@ async def test_a_ticket_claimed_by_another_router_meanwhile_keeps_that_agent(rou
 async def test_reconcile_recounts_a_leaked_load(router: Router) -> None:
     await router.put("ada", capacity=2)
     await router.desk.ticket_created(Ticket("t1"))
-    await router.roster.reserve("ada", (), datetime.now(UTC))  # a crash after reserving, before claiming
+    await router.roster.reserve(router.roster.by_id["ada"], Ticket("x"), datetime.now(UTC))  # a crash after reserving, before claiming
     assert router.load("ada") == 2
     assert await router.desk.reconcile() == {"ada": 1}
     assert router.load("ada") == 1
@@ -233,3 +233,12 @@ async def test_a_status_flap_before_anyone_heard_is_not_told(router: Router) -> 
     await router.put("ada", status=AgentStatus.ONLINE)
     assert len(router.events.of_type("agent.status_changed")) == 1
     assert router.roster.by_id["ada"].unannounced_status_change() is None
+
+
+async def test_an_escalated_waiting_ticket_takes_its_new_place_in_the_queue(router: Router) -> None:
+    await router.put("ada", capacity=0)
+    await router.desk.ticket_created(Ticket("normal", Priority.NORMAL))
+    await router.desk.ticket_created(Ticket("low", Priority.LOW))
+    await router.desk.priority_changed("low", Priority.URGENT)  # its first reply breached, say
+    await router.put("ada", capacity=1)
+    assert router.assigned_to("low") == ["ada"] and router.assigned_to("normal") == []

@@ -73,6 +73,21 @@ def test_no_rules_keep_the_ticket_as_it_came() -> None:
         ({"tags_all": ["vip", "billing"]}, {"tags": ("vip",)}, False),
         ({"priorities": ["high", "urgent"]}, {"priority": "urgent"}, True),
         ({"priorities": ["high", "urgent"]}, {"priority": "normal"}, False),
+        ({"customer_tiers": ["Gold", "platinum"]}, {"customer_tier": "gold"}, True),
+        ({"customer_tiers": ["gold", "platinum"]}, {"customer_tier": "GOLD"}, True),
+        ({"customer_tiers": ["gold", "platinum"]}, {"customer_tier": "silver"}, False),
+        ({"customer_tiers": ["gold"]}, {}, False),  # no tier known: a tier rule does not apply
+        ({"languages": ["fr", "de"]}, {"language": "de"}, True),
+        ({"languages": ["fr", "de"]}, {"language": "en"}, False),
+        ({"languages": ["FR"]}, {"language": "fr"}, True),
+        ({"languages": ["pt"]}, {"language": "pt-br"}, True),  # a primary tag covers its regions
+        ({"languages": ["pt"]}, {"language": "PT-BR"}, True),
+        ({"languages": ["pt-BR"]}, {"language": "pt-br"}, True),
+        ({"languages": ["pt-br"]}, {"language": "pt-pt"}, False),  # a region names only itself
+        ({"languages": ["pt-br"]}, {"language": "pt"}, False),
+        ({"languages": ["pt"]}, {"language": "ptx"}, False),  # a subtag, not a string prefix
+        ({"languages": ["zh-hant"]}, {"language": "zh-hant-tw"}, False),  # only a bare primary tag widens
+        ({"languages": ["fr"]}, {}, False),  # no language known: a language rule does not apply
         ({}, {}, True),
     ],
 )
@@ -238,8 +253,11 @@ def test_a_bad_regular_expression_is_refused_naming_the_rule_and_the_field() -> 
         ),
         ({"name": "r", "when": {"requester_domains": ["nodot"]}}, "when.requester_domains", "email domain"),
         ({"name": "r", "when": {"keywords": [" "]}}, "when.keywords", "empty"),
-        ({"name": "r", "when": {"customer_tier": ["gold"]}}, "when", "customer_tier is not carried"),
-        ({"name": "r", "when": {"language": ["fr"]}}, "when", "language is not carried"),
+        ({"name": "r", "when": {"customer_tiers": ["gold star"]}}, "when.customer_tiers", "tier label"),
+        ({"name": "r", "when": {"customer_tiers": [""]}}, "when.customer_tiers", "empty"),
+        ({"name": "r", "when": {"languages": ["french"]}}, "when.languages", "BCP 47"),
+        ({"name": "r", "when": {"languages": ["pt_BR"]}}, "when.languages", "BCP 47"),
+        ({"name": "r", "when": {"language": ["fr"]}}, "when.language", "Extra inputs"),  # misspelt: not ignored
         ({"name": "r", "then": {"required_skills": ["!!"]}}, "then.required_skills", "letters, digits"),
         ({"name": "r", "stop": "maybe"}, "stop", "boolean"),
         ({"name": "bad name!"}, "name", "pattern"),
@@ -250,6 +268,19 @@ def test_schema_errors_name_the_rule_and_the_field(rule: dict[str, Any], field: 
     [(index, name, where, message)] = problems_of({"rules": [{"name": "first"}, rule]})
     assert (index, name, where) == (1, rule.get("name"), field)
     assert complaint in message
+
+
+def test_tier_and_language_hold_together_with_other_conditions() -> None:
+    when = {"customer_tiers": ["gold"], "languages": ["fr"], "channels": ["email"]}
+    assert matches(when, ticket(channel="email", customer_tier="gold", language="fr-ca"))
+    assert not matches(when, ticket(channel="email", customer_tier="gold"))
+    assert not matches(when, ticket(channel="email", language="fr"))
+    assert not matches(when, ticket(channel="web", customer_tier="gold", language="fr"))
+
+
+def test_tier_and_language_conditions_are_kept_lower_case_in_the_document() -> None:
+    rule_set = rules({"name": "vip-fr", "when": {"customer_tiers": [" Gold "], "languages": ["PT-br"]}})
+    assert rule_set.document()["rules"][0]["when"] == {"customer_tiers": ["gold"], "languages": ["pt-br"]}
 
 
 def test_rule_set_level_errors() -> None:
@@ -314,6 +345,8 @@ EVERY_KIND = rules(
             "tags_all": ["x"],
             "priorities": ["normal"],
             "time_of_day": {"start": "23:00", "end": "01:00", "timezone": "Europe/Paris"},
+            "customer_tiers": ["gold"],
+            "languages": ["pt"],
         },
         "then": {"add_tags": ["t"], "required_skills": ["s"]},
     },
@@ -322,8 +355,26 @@ EVERY_KIND = rules(
 
 
 @settings(max_examples=200, deadline=None)
-@example(subject="", body="", tags=[], local_part="a", domain="example.com", now=datetime.max.replace(tzinfo=UTC))
-@example(subject="", body="", tags=[], local_part="a", domain="example.com", now=datetime.min.replace(tzinfo=UTC))
+@example(
+    subject="",
+    body="",
+    tags=[],
+    local_part="a",
+    domain="example.com",
+    now=datetime.max.replace(tzinfo=UTC),
+    tier=None,
+    language=None,
+)
+@example(
+    subject="",
+    body="",
+    tags=[],
+    local_part="a",
+    domain="example.com",
+    now=datetime.min.replace(tzinfo=UTC),
+    tier="",
+    language="-",
+)
 @given(
     subject=st.text(max_size=200),
     body=st.text(max_size=500),
@@ -331,12 +382,27 @@ EVERY_KIND = rules(
     local_part=st.from_regex(r"[a-z0-9._%+-]{1,20}", fullmatch=True),
     domain=st.sampled_from(["example.com", "EXAMPLE.COM", "other.org"]),
     now=st.datetimes(timezones=st.just(UTC)),
+    tier=st.none() | st.sampled_from(["gold", "GOLD", "silver"]) | st.text(max_size=10),
+    language=st.none() | st.sampled_from(["pt", "pt-br", "PT-BR", "fr"]) | st.text(max_size=10),
 )
 def test_evaluation_never_raises_on_arbitrary_ticket_text(
-    subject: str, body: str, tags: list[str], local_part: str, domain: str, now: datetime
+    subject: str,
+    body: str,
+    tags: list[str],
+    local_part: str,
+    domain: str,
+    now: datetime,
+    tier: str | None,
+    language: str | None,
 ) -> None:
+    # The router trusts no publisher: a tier or language in an odd shape simply matches no rule naming one.
     tkt = ticket(
-        subject=subject, body=body, tags=tuple(tags), requester=Requester(email=f"{local_part}@{domain}")
+        subject=subject,
+        body=body,
+        tags=tuple(tags),
+        requester=Requester(email=f"{local_part}@{domain}"),
+        customer_tier=tier,
+        language=language,
     )
     decision = triage(EVERY_KIND, tkt, now)
     assert decision.matched_rules[-1:] == ("catch-all",)

@@ -8,6 +8,7 @@ import pytest
 
 from helpdesk_events import Requester, TicketCreated, TicketTriaged
 from helpdesk_events.envelope import new_envelope
+from helpdesk_router.assignment import Ticket
 from helpdesk_router.handlers import ticket_handlers
 from helpdesk_router.triage import parse_rule_set
 from helpdesk_router.triage_service import TicketTriage
@@ -63,8 +64,8 @@ async def test_triage_is_told_before_the_assignment_which_uses_its_skills_and_te
     router: TriagingRouter,
 ) -> None:
     await router.put("ada", capacity=5)  # less loaded, but no billing skill
-    await router.put("bob", capacity=5, skills=("billing",))
-    await router.roster.reserve("bob", (), datetime.now(UTC))  # bob is busier
+    await router.put("bob", capacity=5, skills=("billing",), teams=("finance",))
+    await router.roster.reserve(router.roster.by_id["bob"], Ticket("x"), datetime.now(UTC))  # bob is busier
 
     await router.on_created(created("t1", "Please refund me"))
 
@@ -84,17 +85,17 @@ async def test_triage_is_told_before_the_assignment_which_uses_its_skills_and_te
 async def test_nobody_with_the_skill_queues_the_ticket_with_triage_s_priority_and_skills(
     router: TriagingRouter,
 ) -> None:
-    await router.put("ada", capacity=5)
+    await router.put("ada", capacity=5, teams=("finance",))
     await router.on_created(created("t1", "refund"))
     [(queued, _, _)] = router.events.of_type("ticket.queued")
     assert (queued.priority, queued.required_skills, queued.team) == ("high", ("billing",), "finance")
-    assert queued.reason == "no online agent has the skills billing"
+    assert queued.reason == "no online agent in team finance has the skills billing"
 
 
 async def test_a_replay_tells_the_stored_triage_again_even_after_the_rules_changed(
     router: TriagingRouter,
 ) -> None:
-    await router.put("bob", capacity=5, skills=("billing",))
+    await router.put("bob", capacity=5, skills=("billing",), teams=("finance",))
     envelope = created("t1", "refund")
     await router.on_created(envelope)
     await router.triage.replace_rules(parse_rule_set({"rules": []}))

@@ -45,7 +45,7 @@ class ChannelIntake:
         ):
             # Before deciding, every time: resolving is idempotent, so a retried message gets the same customer.
             sender = message.sender
-            customer_id = await customer_of(self._customers, sender.kind, sender.value, sender.display_name)
+            customer = await customer_of(self._customers, sender.kind, sender.value, sender.display_name)
 
             async def remember(decision: InboundDecision) -> None:
                 for thread in message.threads:
@@ -57,7 +57,7 @@ class ChannelIntake:
                         key=message.key,
                         message_id=message.key,
                         threaded_ticket=lambda: self._threaded_ticket(message),
-                        events=lambda decision: planned_events(message, decision, customer_id),
+                        events=lambda decision: planned_events(message, decision, customer),
                         remember=remember,
                     )
                 )

@@ -17,6 +17,7 @@ from typing import Literal
 from helpdesk_events import Channel, Priority, Requester, TicketCreated
 from helpdesk_intake.channels.inbound_events import PlannedEvent, bounded, follow_up_events
 from helpdesk_intake.channels.inbound_messages import InboundDecision
+from helpdesk_intake.customers import KnownCustomer
 from helpdesk_intake.intake import created_event_id
 from helpdesk_intake.ticket_view import TicketView
 from helpdesk_intake.web_form import MAX_SUBJECT_CHARS
@@ -63,6 +64,7 @@ class ChannelMessage:
     subject: str
     text: str
     threads: tuple[ThreadRef, ...] = field(default=())
+    language: str | None = None  # a lower-case BCP 47 tag, when the channel says (`language.LanguageTag`)
 
     @property
     def key(self) -> str:
@@ -71,9 +73,9 @@ class ChannelMessage:
 
 
 def planned_events(
-    message: ChannelMessage, decision: InboundDecision, customer_id: str | None = None
+    message: ChannelMessage, decision: InboundDecision, customer: KnownCustomer | None = None
 ) -> list[PlannedEvent]:
-    """`customer_id`: the sender's customer record (`customer_of`), on a new ticket."""
+    """`customer`: the sender's customer record (`customer_of`): its id and tier go on a new ticket."""
     address = message.sender.contact_address()
     if decision.outcome == "created":
         created = TicketCreated(
@@ -83,7 +85,9 @@ def planned_events(
             channel=message.channel,
             message_id=message.key,
             priority=Priority.NORMAL,
-            customer_id=customer_id,
+            customer_id=customer.customer_id if customer is not None else None,
+            customer_tier=customer.tier if customer is not None else None,
+            language=message.language,
         )
         return [PlannedEvent(created, created_event_id(decision.ticket_id))]
     return follow_up_events(

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 from helpdesk_events import Channel
 from helpdesk_intake.channels.channel_message import ChannelMessage, SenderIdentity, ThreadRef, subject_from
+from helpdesk_intake.language import LanguageTag
 from helpdesk_intake.message_body import MessageBody
 
 
@@ -33,6 +34,9 @@ class ChatMessageIn(BaseModel):
     text: MessageBody = Field(examples=["Hi, my printer is on fire."])
     visitor: ChatVisitor = Field(default_factory=ChatVisitor)
     sent_at: AwareDatetime | None = None
+    language: LanguageTag | None = Field(
+        default=None, description="The visitor's language as the widget knows it (BCP 47, e.g. fr); for triage."
+    )
 
 
 def chat_message(chat: ChatMessageIn) -> ChannelMessage:
@@ -48,4 +52,5 @@ def chat_message(chat: ChatMessageIn) -> ChannelMessage:
         subject=subject_from(chat.text, prefix="Chat"),
         text=chat.text,
         threads=(ThreadRef(f"chat:{chat.conversation_id}"),),
+        language=chat.language,
     )

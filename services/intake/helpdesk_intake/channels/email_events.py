@@ -17,7 +17,9 @@ from helpdesk_intake.channels.inbound_events import (
     follow_up_events,
 )
 from helpdesk_intake.channels.inbound_messages import InboundDecision
+from helpdesk_intake.customers import KnownCustomer
 from helpdesk_intake.intake import created_event_id
+from helpdesk_intake.language import content_language
 from helpdesk_intake.web_form import MAX_SUBJECT_CHARS
 
 __all__ = ["MAX_TEXT_CHARS", "TRUNCATED", "PlannedEvent", "decide", "inbound_key", "planned_events"]
@@ -30,10 +32,17 @@ def inbound_key(mail: InboundEmail) -> str:
     return "email:" + normalize_message_id(mail.message_id)
 
 
+def header(mail: InboundEmail, name: str) -> str | None:
+    """The first header `name` (case-insensitive) of the mail, or None."""
+    wanted = name.lower()
+    return next((value for key, value in mail.headers if key.lower() == wanted), None)
+
+
 def planned_events(
-    mail: InboundEmail, decision: InboundDecision, customer_id: str | None = None
+    mail: InboundEmail, decision: InboundDecision, customer: KnownCustomer | None = None
 ) -> list[PlannedEvent]:
-    """`customer_id`: the sender's customer record (`CustomerDirectory.resolve_customer`)."""
+    """`customer`: the sender's customer record (`customers.customer_of`): its id and tier go on a
+    new ticket, with the language of the mail's Content-Language header (a malformed one is ignored)."""
     if decision.outcome == "created":
         created = TicketCreated(
             subject=(mail.subject or NO_SUBJECT)[:MAX_SUBJECT_CHARS],
@@ -43,7 +52,9 @@ def planned_events(
             message_id=mail.message_id,
             priority=Priority.NORMAL,
             attachments=mail.attachments,
-            customer_id=customer_id,
+            customer_id=customer.customer_id if customer is not None else None,
+            customer_tier=customer.tier if customer is not None else None,
+            language=content_language(header(mail, "Content-Language")),
         )
         return [PlannedEvent(created, created_event_id(decision.ticket_id))]
     return follow_up_events(

@@ -68,7 +68,7 @@ class EmailIntake:
                 return EmailOutcome("ignored", reason=reason)
 
             # Before deciding, every time: resolving is idempotent, so a retried mail gets the same customer.
-            customer_id = await customer_of(self._customers, "email", mail.from_address, mail.from_name)
+            customer = await customer_of(self._customers, "email", mail.from_address, mail.from_name)
 
             async def threaded_ticket() -> TicketView | None:
                 return await self._threaded_ticket(mail)
@@ -81,7 +81,7 @@ class EmailIntake:
                     key=key,
                     message_id=mail.message_id,
                     threaded_ticket=threaded_ticket,
-                    events=lambda decision: planned_events(mail, decision, customer_id),
+                    events=lambda decision: planned_events(mail, decision, customer),
                     remember=remember,
                 )
             )

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from helpdesk_events import Channel, TicketStatus
 from helpdesk_intake.channels.channel_message import ChannelMessage, SenderIdentity, ThreadRef, subject_from
+from helpdesk_intake.language import LanguageTag
 from helpdesk_intake.message_body import MessageBody
 from helpdesk_intake.ticket_view import TicketView
 
@@ -41,6 +42,9 @@ class SocialEventIn(BaseModel):
     sender: SocialSender
     text: MessageBody
     sent_at: AwareDatetime | None = None
+    language: LanguageTag | None = Field(
+        default=None, description="The message's language when the network tells (BCP 47, e.g. fr); for triage."
+    )
 
 
 def normalized_handle(handle: str) -> str:
@@ -63,4 +67,5 @@ def social_message(network: str, event: SocialEventIn) -> ChannelMessage:
         subject=subject_from(event.text, prefix=f"{_KIND_LABEL[event.kind]} from @{handle} on {network}"),
         text=event.text,
         threads=tuple(threads),
+        language=event.language,
     )
