@@ -9,7 +9,7 @@ PACKAGES := libs/events $(patsubst %/pyproject.toml,%,$(sort $(wildcard services
 MANIFESTS := $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.txt constraints.txt
 PYTEST_ARGS ?=
 
-.PHONY: help venv up down test test-unit test-integration test-e2e docs docs-check bench clean
+.PHONY: help venv browser up down test test-unit test-integration test-e2e docs docs-check bench clean
 
 help:
 	@echo "make up      set up and run the whole platform on embedded servers (Ctrl-C or make down stops it)"
@@ -27,22 +27,26 @@ $(STAMP): $(MANIFESTS)
 
 venv: $(STAMP)
 
+# Debian's Chromium for the survey page tests (installed when missing and root; see the script).
+browser:
+	@sh devtools/ensure_chromium.sh
+
 up: $(STAMP)
 	$(BIN)/python -m devtools.platform up
 
 down:
 	@test -x $(BIN)/python && $(BIN)/python -m devtools.platform down || echo "nothing to stop"
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
-test-integration: $(STAMP)
+test-integration: $(STAMP) browser
 	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
-test-e2e: $(STAMP)
+test-e2e: $(STAMP) browser
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 docs: $(STAMP)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -15,6 +18,7 @@ from devtools.fake_slack import FakeSlack
 from devtools.platform import SERVICES, Platform
 from devtools.servers import SmtpCapture, free_port
 from tests.conftest import SLACK_TEST_TOKEN
+from tests.support.browser import chromium
 from tests.support.kafka import EventTap
 
 pytestmark = pytest.mark.e2e
@@ -44,6 +48,10 @@ def platform(
             "SLACK_API_URL": fake_slack.url,
             "SLACK_BOT_TOKEN": SLACK_TEST_TOKEN,
             "ENVIRONMENT": "test",
+            # Surveys a second after the solve, every customer every time: the journey runs in seconds.
+            "SURVEY_DELAY_SECONDS": "1",
+            "SURVEY_CUSTOMER_INTERVAL_SECONDS": "0",
+            "FEEDBACK_TIMER_INTERVAL_SECONDS": "0.2",
         },
     )
     try:
@@ -176,3 +184,71 @@ async def test_every_service_reports_ready_and_exports_metrics(platform: Platfor
         assert ready.status_code == 200, f"{name}: {ready.text}"
         metrics = await client.get(f"{platform.url(name)}/metrics")
         assert "helpdesk_events_consumed_total" in metrics.text, name
+
+
+def text_of(mail: EmailMessage) -> str:
+    part = mail.get_body(preferencelist=("plain",))
+    assert part is not None, "the email has no text part"
+    return part.get_content()
+
+
+def link_for(text: str, score: int) -> str:
+    """The one-click link for `score` in the survey email's text part (a line with the score, then its URL)."""
+    links = re.findall(r"(?m)^\s*(\d+)\b.*?(https?://\S+/s/[A-Za-z0-9_.-]+)\s*$", text)
+    found = {int(found_score): url for found_score, url in links}
+    assert score in found, f"no one-click link for {score} in:\n{text}"
+    return found[score]
+
+
+@pytest.mark.parametrize("javascript", [False, True], ids=["no-javascript", "javascript"])
+async def test_a_solved_ticket_is_surveyed_by_email_rated_in_a_browser_and_counted_in_the_summary(
+    platform: Platform, client: httpx.AsyncClient, smtp_capture: SmtpCapture, javascript: bool
+) -> None:
+    agent_id, slack_user = f"agent-{uuid.uuid4().hex[:6]}", f"U{uuid.uuid4().hex[:8].upper()}"
+    await put_agent(client, platform, agent_id, slack_user)
+    requester = f"rae-{uuid.uuid4().hex[:6]}@example.com"
+    ticket_id = await post_ticket(client, platform, requester, f"Invoice missing {uuid.uuid4().hex[:6]}")
+    reply = await client.post(f"{platform.url('intake')}/v1/tickets/{ticket_id}/replies",
+                              json={"agent_id": agent_id, "body": "Here is your invoice."})  # fmt: skip
+    assert reply.status_code == 201, reply.text
+
+    async def assigned() -> dict | None:
+        ticket = (await client.get(f"{platform.url('intake')}/v1/tickets/{ticket_id}")).json()
+        return ticket if ticket.get("assignee_id") == agent_id else None
+
+    await eventually(assigned)
+    solved = await client.post(f"{platform.url('intake')}/v1/tickets/{ticket_id}/status",
+                               json={"agent_id": agent_id, "status": "solved"})  # fmt: skip
+    assert solved.status_code == 200, solved.text
+
+    invitation = await smtp_capture.wait_for_async(
+        lambda m: bool(m["To"]) and requester in m["To"] and "/s/" in text_of(m), timeout=30
+    )
+    four = link_for(text_of(invitation), 4)
+    assert four.startswith(platform.url("feedback"))
+
+    async with chromium() as browser:
+        context = await browser.new_context(java_script_enabled=javascript)
+        page = await context.new_page()
+        opened = await page.goto(four)
+        assert opened is not None and opened.status == 200
+        assert await page.is_checked("#score-4")  # the link's score, waiting for the customer to confirm
+        await page.fill("#comment", "Quick and kind, thank you Grace!")
+        await page.click("#submit")
+        await page.wait_for_selector("#thanks")
+        thanked = await page.inner_text("main")
+        await context.close()
+    assert "4" in thanked
+
+    window = {"from": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+              "to": (datetime.now(UTC) + timedelta(hours=1)).isoformat(), "group_by": "agent"}  # fmt: skip
+
+    async def counted() -> dict | None:
+        response = await client.get(f"{platform.url('feedback')}/v1/feedback/summary", params=window)
+        assert response.status_code == 200, response.text
+        groups = {group["group"]: group for group in response.json()["groups"]}
+        mine = groups.get(agent_id)
+        return mine if mine is not None and mine["csat"]["answered"] == 1 else None
+
+    summary = await eventually(counted)
+    assert summary["csat"] == {"sent": 1, "answered": 1, "score": 1.0, "response_rate": 1.0, "low": 0}

@@ -10,6 +10,7 @@ from helpdesk_events import (
     Attachment,
     AuthorKind,
     CustomerErased,
+    FeedbackFollowUpRequested,
     FeedbackReceived,
     NotificationFailed,
     NotificationSent,
@@ -84,6 +85,7 @@ def sample_payloads() -> list[EventPayload]:
         SlaMet(**CLOCK, within_target=True, elapsed=timedelta(minutes=30)),
         SurveySent(survey_id="s1", kind="csat", requester_email="ada@example.com", survey_url="http://x/s/1"),
         FeedbackReceived(survey_id="s1", kind="csat", score=5, comment="Thanks!"),
+        FeedbackFollowUpRequested(survey_id="s1", kind="nps", score=3, comment="Slow.", team="billing", reopen=True),
         NotificationSent(**DELIVERY, external_id="1712345678.000100"),
         NotificationFailed(**DELIVERY, error="HTTP 500"),
         CustomerErased(

@@ -9,7 +9,13 @@ typed envelopes.
 from helpdesk_events.agent import AgentStatus, AgentStatusChanged
 from helpdesk_events.customer import CustomerErased
 from helpdesk_events.envelope import Envelope, EventPayload, new_envelope
-from helpdesk_events.feedback import FeedbackReceived, SurveyKind, SurveySent
+from helpdesk_events.feedback import (
+    FeedbackFollowUpRequested,
+    FeedbackReceived,
+    RatingLink,
+    SurveyKind,
+    SurveySent,
+)
 from helpdesk_events.notification import DeliveryChannel, NotificationFailed, NotificationSent
 from helpdesk_events.registry import (
     EventDecodeError,
@@ -60,6 +66,7 @@ __all__ = [
     "Envelope",
     "EventDecodeError",
     "EventPayload",
+    "FeedbackFollowUpRequested",
     "FeedbackReceived",
     "NotificationFailed",
     "NotificationSent",
@@ -72,6 +79,7 @@ __all__ = [
     "SlaResumed",
     "SlaStarted",
     "SlaWarning",
+    "RatingLink",
     "SurveyKind",
     "SurveySent",
     "TicketAssigned",

@@ -4,7 +4,7 @@ Metric objects are process-wide by design of prometheus-client; labels carry the
 service so one registry can serve a test process running several services.
 """
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_PRODUCED = Counter(
     "helpdesk_events_produced_total",
@@ -43,3 +43,21 @@ DEAD_LETTERED = Counter(
     "Records sent to the dead-letter topic, by reason.",
     ["service", "topic", "reason"],
 )
+
+
+class GaugeSeries:
+    """The series of a report gauge, recomputed as a whole: a refresh sets the series given and drops
+    those gone since the last one, so a team without figures today leaves no stale value behind; a
+    figure without data (None) is no series at all."""
+
+    def __init__(self, gauge: Gauge) -> None:
+        self._gauge = gauge
+        self._shown: set[tuple[str, ...]] = set()
+
+    def show(self, values: dict[tuple[str, ...], float | None]) -> None:
+        current = {labels for labels, value in values.items() if value is not None}
+        for labels in self._shown - current:
+            self._gauge.remove(*labels)
+        for labels in current:
+            self._gauge.labels(*labels).set(values[labels])  # type: ignore[arg-type]
+        self._shown = current

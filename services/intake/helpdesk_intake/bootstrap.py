@@ -19,8 +19,9 @@ from helpdesk_intake.channels.email_channel import EmailChannel
 from helpdesk_intake.channels.inbound_desk import InboundDesk
 from helpdesk_intake.customer_erasure import CustomerErasure
 from helpdesk_intake.customers import CustomerDirectory
+from helpdesk_intake.feedback_reopen import FeedbackReopener
 from helpdesk_intake.handlers import ReadModelProjector
-from helpdesk_intake.intake import TicketIntake
+from helpdesk_intake.intake import NotAcknowledged, TicketIntake
 from helpdesk_intake.kafka_link import KafkaLink
 from helpdesk_intake.read_model import TICKETS_COLLECTION, TicketReadModel
 from helpdesk_intake.settings import Settings
@@ -42,9 +43,12 @@ def create_app(settings: Settings) -> FastAPI:
         service=SERVICE,
         group_id=settings.read_model_group_id,
         # notification.sent: Message-IDs mail replies answer; customer.erased: the right to erasure;
-        # sla.*: the clocks GET /v1/tickets/{ticket_id} shows
-        topics=[Topic.TICKETS, Topic.NOTIFICATIONS, Topic.CUSTOMERS, Topic.SLA],
+        # sla.*: the clocks GET /v1/tickets/{ticket_id} shows; feedback.follow_up_requested: reopenings
+        topics=[Topic.TICKETS, Topic.NOTIFICATIONS, Topic.CUSTOMERS, Topic.SLA, Topic.FEEDBACK],
         handlers=projector.handlers(),
+        # A reopening Kafka does not acknowledge says nothing about the follow-up: read it again once
+        # Kafka is back rather than dead-letter it.
+        infrastructure_errors=(NotAcknowledged,),
     )
     kafka = KafkaLink(runtime, retry_seconds=settings.kafka_connect_retry_seconds)
 
@@ -87,6 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.email_channel = email
     app.state.email_intake = email.intake
     app.state.ticket_actions = TicketActions(read_model, app.state.intake)
+    runtime.subscribe(FeedbackReopener(app.state.ticket_actions).handlers())
     app.state.slack_verifier = slack_verifier(settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.state.channel_intake = ChannelIntake(

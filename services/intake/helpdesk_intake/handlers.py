@@ -10,10 +10,11 @@ from helpdesk_intake.read_model import TicketReadModel
 
 
 class TicketNotYetProjected(LookupError):
-    """An SLA clock event for a ticket the read model does not have yet: worth retrying.
+    """An SLA clock event (or a feedback follow-up) for a ticket the read model does not have yet:
+    worth retrying.
 
-    The sla topic is read beside the tickets topic with no order between them, so a clock can
-    arrive before its `ticket.created` is applied. The consumer retries it with backoff, then
+    The sla and feedback topics are read beside the tickets topic with no order between them, so a
+    clock can arrive before its `ticket.created` is applied. The consumer retries it with backoff, then
     dead-letters it if the ticket still is not there.
     """
 

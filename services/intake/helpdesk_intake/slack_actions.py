@@ -26,8 +26,17 @@ class TicketAction(StrEnum):
     DECLINE = "ticket_decline"
 
 
+# A link button (the notifier's "Open ticket"): Slack opens the URL itself and still tells the
+# interactivity URL; there is nothing to do but say 200, or Slack marks the press as failed.
+OPEN_TICKET_LINK = "ticket_open"
+
+
 class UnreadableInteraction(ValueError):
     """Not a ticket button press this service understands (HTTP 400)."""
+
+
+class LinkOpened(Exception):
+    """A press on a link button: acknowledged, nothing to do."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,8 @@ def parse_button_press(body: bytes) -> ButtonPress:
     try:
         ticket_action = TicketAction(action.action_id)
     except ValueError:
+        if action.action_id == OPEN_TICKET_LINK:
+            raise LinkOpened(action.value) from None
         raise UnreadableInteraction(f"unknown action_id {action.action_id!r}") from None
     if not action.value:
         raise UnreadableInteraction(f"the {action.action_id} button carries no ticket id in its value")

@@ -20,6 +20,7 @@ from helpdesk_intake.action_http import ACTION_FAILURES, TicketActionsDep, actio
 from helpdesk_intake.slack_actions import (
     ASSIGNMENT_ANSWERS,
     ButtonPress,
+    LinkOpened,
     TicketAction,
     UnreadableInteraction,
     parse_button_press,
@@ -86,6 +87,8 @@ async def slack_interaction(
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, detail=f"the body must be {FORM}")
     try:
         press = parse_button_press(body)
+    except LinkOpened:
+        return Response(status_code=status.HTTP_200_OK)
     except UnreadableInteraction as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(error)) from error
     with action_failures(f"{press.action.value} press"):

@@ -12,7 +12,7 @@ against the same status; one ticket's events stay in order on Kafka, and the lat
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -152,6 +152,26 @@ class TicketActions:
             if change is None:
                 return StatusRecorded(ticket_id, ticket.status, changed=False)
             await self._record_status(ticket_id, change, changed_by=changed_by, timeout=timeout)
+            return StatusRecorded(ticket_id, change.to_status, changed=True)
+
+    async def change_status_by_rule(
+        self,
+        ticket_id: str,
+        rule: Callable[[TicketStatus], StatusChange | None],
+        *,
+        changed_by: str,
+        event_id: uuid.UUID | None = None,
+        trace_context: Context | None = None,
+    ) -> StatusRecorded:
+        """A status change another service's event asks for (a feedback follow-up, say): `rule` decides
+        from the ticket's current status, None changing nothing. `event_id` derived from the asking
+        event makes a redelivery of it the same `ticket.status_changed`, not a second one."""
+        with self._span("change status by rule", ticket_id, trace_context):
+            ticket = await self._ticket(ticket_id)
+            change = rule(ticket.status)
+            if change is None:
+                return StatusRecorded(ticket_id, ticket.status, changed=False)
+            await self._record_status(ticket_id, change, changed_by=changed_by, event_id=event_id)
             return StatusRecorded(ticket_id, change.to_status, changed=True)
 
     async def answer_assignment(

@@ -24,6 +24,7 @@ class DeliveryKind(StrEnum):
     ASSIGNMENT_UPDATE = "assignment_update"  # chat.update of that message (accepted, reassigned, solved)
     SLA_ALERT = "sla_alert"  # Slack message to the team: an SLA clock is about to breach, or did
     SHOUT_OUT = "shout_out"  # Slack message to the team: a customer's kind words
+    FOLLOW_UP = "follow_up"  # Slack message to the team lead: a low score needs a person
     AGENT_REPLY = "agent_reply"  # email to the requester: the agent's answer
     SURVEY_INVITATION = "survey_invitation"  # email to the requester: rate us
     STATUS_CHANGE = "status_change"  # email to the requester: solved, or reopened

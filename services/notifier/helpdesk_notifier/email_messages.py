@@ -5,6 +5,10 @@ Wording lives in Jinja2 templates, one folder per locale under `templates/email/
 editable install find them alike. The HTML part is autoescaped, since subjects, names and agent replies
 are typed by people; the plain-text part is shown as written, so it is not escaped.
 
+The survey invitation can carry one-click ratings (`SurveySent.rating_links`): one link per score, each
+opening the survey page with that score chosen for the customer to confirm. Every link lands in an href,
+so each must be a web link (http or https), and each score must be on the survey kind's scale.
+
 Every subject starts with the ticket reference `[#<ticket_id>]` (added here, not by the templates, so
 no translation can lose it): a customer's reply carries it back and intake threads it into the ticket.
 """
@@ -12,16 +16,18 @@ no translation can lose it): a customer's reply carries it back and intake threa
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from importlib.resources import files
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
 from markupsafe import Markup, escape
 
+from helpdesk_events import RatingLink
 from helpdesk_notifier.ticket_view import TicketView
 
 DEFAULT_LOCALE = "en"
@@ -30,7 +36,9 @@ AGENT_REPLY = "agent_reply"
 SURVEY_INVITATION = "survey_invitation"
 STATUS_CHANGE = "status_change"
 KINDS = (ACKNOWLEDGEMENT, AGENT_REPLY, SURVEY_INVITATION, STATUS_CHANGE)
-SURVEY_KINDS = frozenset({"csat", "nps", "ces"})
+# Lowest and highest score of each survey kind, as the feedback service rates them (CES: high = more effort).
+SURVEY_SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+SURVEY_KINDS = frozenset(SURVEY_SCALES)
 # RFC 3834: the acknowledgement answers the customer's mail automatically; their robots must not answer it.
 AUTO_REPLIED = "auto-replied"
 
@@ -145,18 +153,37 @@ def compose_survey_invitation(
     sender: str,
     reply_to: str | None = None,
     signature: str = "Support",
+    rating_links: Sequence[RatingLink] = (),
+    expires_at: datetime | None = None,
+    language: str | None = None,
 ) -> OutgoingEmail:
-    """Ask the customer about a solved ticket; `kind` is the survey's (csat, nps or ces)."""
+    """Ask the customer about a solved ticket; `kind` is the survey's (csat, nps or ces).
+
+    With `rating_links` (lowest score first), the customer can rate in one click, then confirm on the
+    page; `survey_url` stays for those who want to add a comment. `expires_at` is when the links stop
+    working. `language` (the survey's) picks the locale when the ticket told none.
+    """
     kind = str(kind)
     if kind not in SURVEY_KINDS:
         raise ValueError(f"unknown survey kind {kind!r}; expected one of {sorted(SURVEY_KINDS)}")
-    if not survey_url.startswith(("https://", "http://")):
-        # It lands in an href: anything but a web link (javascript:, data:) is refused.
-        raise ValueError(f"survey_url must be an http(s) link, got {survey_url!r}")
+    _require_web_link("survey_url", survey_url)
+    low, high = SURVEY_SCALES[kind]
+    for link in rating_links:
+        if not low <= link.score <= high:
+            raise ValueError(f"rating link for score {link.score} is off the {kind} scale {low} to {high}")
+        _require_web_link(f"the rating link for score {link.score}", link.url)
+    if not view.language and language:
+        view = replace(view, language=language)
     return _compose(
         SURVEY_INVITATION,
         view,
-        {"survey_url": survey_url, "survey_kind": kind},
+        {
+            "survey_url": survey_url,
+            "survey_kind": kind,
+            "rating_links": [{"score": link.score, "url": link.url} for link in rating_links],
+            "scale": {"low": low, "high": high},
+            "links_work_until": _last_day(expires_at) if expires_at is not None else None,
+        },
         message_id=message_id,
         sender=sender,
         reply_to=reply_to,
@@ -267,6 +294,48 @@ def _compose(
     )
 
 
+def _require_web_link(what: str, url: str) -> None:
+    # It lands in an href: anything but a web link (javascript:, data:) is refused.
+    if not url.startswith(("https://", "http://")):
+        raise ValueError(f"{what} must be an http(s) link, got {url!r}")
+
+
+def _last_day(expires_at: datetime) -> date:
+    """The last UTC day the links work on: a deadline at midnight ends the day before, so the email never
+    promises a day on which the links are already dead."""
+    moment = expires_at.replace(tzinfo=UTC) if expires_at.tzinfo is None else expires_at.astimezone(UTC)
+    return (moment - timedelta(microseconds=1)).date()
+
+
+# Month names per locale, for dates written out in emails; a locale not listed gets ISO 8601 (2026-11-30).
+_MONTHS = {
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"),
+    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+           "octobre", "novembre", "décembre"),
+    "de": ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
+           "Oktober", "November", "Dezember"),
+}  # fmt: skip
+
+
+def long_date(day: date, locale: str) -> str:
+    """`30 November 2026`, `1er décembre 2026`, `30. November 2026`: a date as the locale writes it."""
+    months = _MONTHS.get(locale)
+    if months is None:
+        return day.isoformat()
+    month = months[day.month - 1]
+    if locale == "de":
+        return f"{day.day}. {month} {day.year}"
+    if locale == "fr" and day.day == 1:
+        return f"1er {month} {day.year}"  # French writes the first of the month as an ordinal
+    return f"{day.day} {month} {day.year}"
+
+
+@pass_context
+def _long_date_filter(context: Any, day: date) -> str:
+    return long_date(day, context["locale"])
+
+
 def one_line(value: str) -> str:
     """Customers type line breaks in subjects; in a header one would break it (or add one: `\\r\\nBcc:`)."""
     return re.sub(r"\s+", " ", value).strip() or "(no subject)"
@@ -307,6 +376,7 @@ _environment = Environment(
     keep_trailing_newline=True,
 )
 _environment.filters["paragraphs"] = _paragraphs
+_environment.filters["long_date"] = _long_date_filter
 
 # A locale is a folder of templates (names starting with "_" hold shared layouts).
 LOCALES = frozenset(

@@ -6,7 +6,8 @@
   are updated (chat.update) so their buttons never lie; a solved or reopened ticket is emailed;
 - ticket.message_added: an agent's public reply is emailed to the requester, in the thread;
 - sla.warning, sla.breached: an alert in the team's Slack channel, mentioning the assignee;
-- survey.sent: the survey invitation email; feedback.received: a shout-out for praise.
+- survey.sent: the survey invitation email, with its one-click rating links;
+- feedback.received: a shout-out for praise; feedback.follow_up_requested: a low score for the team lead.
 
 Every send goes through the Deliverer (at most once per event, channel and recipient).
 """
@@ -27,6 +28,7 @@ from helpdesk_events import (
     Channel,
     DeliveryChannel,
     Envelope,
+    FeedbackFollowUpRequested,
     FeedbackReceived,
     SlaBreached,
     SlaMet,
@@ -60,6 +62,7 @@ from helpdesk_notifier.ports import ChatClient, ChatMessage, Mailer, Receipt
 from helpdesk_notifier.routing import NotificationRoutes
 from helpdesk_notifier.slack_messages import (
     compose_assignment,
+    compose_follow_up,
     compose_shout_out,
     compose_sla_alert,
     is_shout_out,
@@ -142,6 +145,7 @@ class NotifierHandlers:
             SlaBreached: self.on_sla_alert,
             SurveySent: self.on_survey_sent,
             FeedbackReceived: self.on_feedback_received,
+            FeedbackFollowUpRequested: self.on_follow_up_requested,
         }
 
     # ---- tickets ---------------------------------------------------------------------------------
@@ -279,6 +283,7 @@ class NotifierHandlers:
         email = compose_survey_invitation(
             view, survey_url=survey.survey_url, kind=survey.kind.value, message_id=self._message_id(),
             sender=sender.from_, reply_to=sender.reply_to, signature=_signature(sender.from_),
+            rating_links=survey.rating_links, expires_at=survey.expires_at, language=survey.language,
         )  # fmt: skip
         await self._email(envelope, view, DeliveryKind.SURVEY_INVITATION, email, recipient=survey.requester_email)
 
@@ -296,6 +301,33 @@ class NotifierHandlers:
                 agent_slack_user_id=view.slack_user_id, channel=target, link=self._link(view),
             )  # fmt: skip
             await self._post(envelope, ticket_id, DeliveryKind.SHOUT_OUT, message)
+
+    async def on_follow_up_requested(self, envelope: Envelope[FeedbackFollowUpRequested]) -> None:
+        follow_up = envelope.payload
+        ticket_id = ticket_id_of(envelope)
+        view = await self._tickets.view(ticket_id)
+        if follow_up.team and not view.team:
+            view = dataclasses.replace(view, team=follow_up.team)
+        # Mention the agent the customer rated: the view's Slack id is theirs only while they are assigned.
+        agent_slack_user_id = view.slack_user_id
+        if follow_up.agent_id and follow_up.agent_id != view.agent_id:
+            view = dataclasses.replace(view, agent_id=follow_up.agent_id, agent_name=None, slack_user_id=None)
+            agent_slack_user_id = None
+        targets = self._routes.slack_targets(envelope.type, view)
+        if not targets and self._routes.slack.events.get(envelope.type):
+            # Routed but nobody to tell (no lead, no team channel, no default channel): say so in the
+            # deliveries rather than let a low score pass unseen.
+            request = _request(envelope, ticket_id, DeliveryChannel.SLACK, DeliveryKind.FOLLOW_UP,
+                               recipient=f"team_lead:{view.team or 'none'}")  # fmt: skip
+            await self._deliverer.skip(request, reason=f"no team lead or channel for team {view.team!r}")
+            return
+        for target in targets:
+            message = compose_follow_up(
+                view, kind=follow_up.kind.value, score=follow_up.score, comment=follow_up.comment,
+                agent_slack_user_id=agent_slack_user_id, reopened=follow_up.reopen, channel=target,
+                link=self._link(view),
+            )  # fmt: skip
+            await self._post(envelope, ticket_id, DeliveryKind.FOLLOW_UP, message)
 
     # ---- sending ---------------------------------------------------------------------------------
 

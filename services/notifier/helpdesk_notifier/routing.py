@@ -7,17 +7,20 @@ field, rather than notifications silently going nowhere.
     slack:
       team_channels: {billing: C0BILLING}   # team -> Slack channel id
       default_channel: C0SUPPORT             # teams not listed, tickets with no team; optional
+      team_leads: {billing: U0BILLINGLEAD}   # team -> the lead's Slack user id; optional
       events:                                # event type -> targets; events left out keep the default,
         ticket.assigned: [assignee]          #   `[]` turns one off
         sla.warning: [team_channel]
         sla.breached: [team_channel]
         feedback.received: [team_channel]    # only shout-outs (positive with a comment)
+        feedback.follow_up_requested: [team_lead]  # low scores; a team without a lead: its channel
     email:
       default: {from: "Support <support@helpdesk.local>", reply_to: null}
       teams: {billing: {from: "Billing <billing@example.com>", reply_to: "billing@example.com"}}
 
 Targets: `assignee` (the assignee's Slack user id), `team_channel` (the ticket team's channel, else
-`default_channel`), `channel:<id>`, `user:<id>`.
+`default_channel`), `team_lead` (the ticket team's lead in `team_leads`; a team with no lead falls back
+to `team_channel`, so a low score is never silent for want of a lead), `channel:<id>`, `user:<id>`.
 """
 
 from __future__ import annotations
@@ -28,19 +31,21 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from helpdesk_events.config_files import ConfigFileError, first_problem, read_yaml
 from helpdesk_notifier.ticket_view import TicketView
 
 ASSIGNEE = "assignee"
 TEAM_CHANNEL = "team_channel"
+TEAM_LEAD = "team_lead"
 
 DEFAULT_EVENTS: dict[str, tuple[str, ...]] = {
     "ticket.assigned": (ASSIGNEE,),
     "sla.warning": (TEAM_CHANNEL,),
     "sla.breached": (TEAM_CHANNEL,),
     "feedback.received": (TEAM_CHANNEL,),
+    "feedback.follow_up_requested": (TEAM_LEAD,),
 }
 KNOWN_EVENTS = frozenset(DEFAULT_EVENTS)
 
@@ -67,18 +72,25 @@ def _channel_id(value: str) -> str:
     return value
 
 
+def _user_id(value: str) -> str:
+    if not _USER_ID.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Slack user id (U... or W..., upper case)")
+    return value
+
+
 def _target(value: str) -> str:
-    if value in (ASSIGNEE, TEAM_CHANNEL):
+    if value in (ASSIGNEE, TEAM_CHANNEL, TEAM_LEAD):
         return value
     kind, colon, ident = value.partition(":")
     if colon and kind == "channel":
         _channel_id(ident)
         return value
     if colon and kind == "user":
-        if not _USER_ID.fullmatch(ident):
-            raise ValueError(f"{ident!r} is not a Slack user id (U... or W..., upper case)")
+        _user_id(ident)
         return value
-    raise ValueError(f"unknown target {value!r}: expected assignee, team_channel, channel:<id> or user:<id>")
+    raise ValueError(
+        f"unknown target {value!r}: expected assignee, team_channel, team_lead, channel:<id> or user:<id>"
+    )
 
 
 def _address(value: str) -> str:
@@ -88,6 +100,7 @@ def _address(value: str) -> str:
 
 
 ChannelId = Annotated[str, AfterValidator(_channel_id)]
+UserId = Annotated[str, AfterValidator(_user_id)]
 Target = Annotated[str, AfterValidator(_target)]
 Address = Annotated[str, AfterValidator(_address)]
 
@@ -99,6 +112,7 @@ class _Strict(BaseModel):
 class SlackRoutes(_Strict):
     team_channels: dict[str, ChannelId] = Field(default_factory=dict)
     default_channel: ChannelId | None = None
+    team_leads: dict[str, UserId] = Field(default_factory=dict)
     events: dict[str, tuple[Target, ...]] = Field(default_factory=lambda: dict(DEFAULT_EVENTS))
 
     @field_validator("events", mode="before")
@@ -147,6 +161,12 @@ class NotificationRoutes(_Strict):
             return self.slack.team_channels[team]
         return self.slack.default_channel
 
+    def team_lead(self, team: str | None) -> str | None:
+        """The team lead's Slack user id, else the team's channel (see `team_channel`), else None."""
+        if team is not None and team in self.slack.team_leads:
+            return self.slack.team_leads[team]
+        return self.team_channel(team)
+
     def email_sender(self, team: str | None) -> EmailSender:
         """From and Reply-To for a team's emails: the team's entry, filled in from the default's."""
         default = self.email.default
@@ -164,6 +184,8 @@ class NotificationRoutes(_Strict):
             return view.slack_user_id if view is not None else None
         if target == TEAM_CHANNEL:
             return self.team_channel(view.team if view is not None else None)
+        if target == TEAM_LEAD:
+            return self.team_lead(view.team if view is not None else None)
         return target.partition(":")[2]
 
 
@@ -179,11 +201,9 @@ def load_routes(path: Path | None, *, default_from: str) -> NotificationRoutes:
     if path is None:
         return NotificationRoutes(default_from=default_from)
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as error:
-        raise RoutesError(f"routes file {path}: cannot be read: {error.strerror or error}") from None
-    except yaml.YAMLError as error:
-        raise RoutesError(f"routes file {path}: not valid YAML: {error}") from None
+        raw = read_yaml(path, what="routes file")
+    except ConfigFileError as error:
+        raise RoutesError(str(error)) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -193,18 +213,4 @@ def load_routes(path: Path | None, *, default_from: str) -> NotificationRoutes:
     try:
         return NotificationRoutes.model_validate({**raw, "default_from": default_from})
     except ValidationError as error:
-        first = error.errors()[0]
-        field = _field_path(first["loc"])
-        more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-        raise RoutesError(f"routes file {path}: {field}: {first['msg']}{more}") from None
-
-
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    """`('slack', 'events', 'sla.warning', 0)` -> `slack.events.sla.warning[0]`."""
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += ("." if path else "") + str(part)
-    return path or "(top level)"
+        raise RoutesError(f"routes file {path}: {first_problem(error)}") from None

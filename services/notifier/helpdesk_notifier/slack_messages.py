@@ -1,4 +1,5 @@
-"""What the notifier says in Slack: the agent's assignment message, SLA alerts, shout-outs. Pure.
+"""What the notifier says in Slack: the agent's assignment message, SLA alerts, shout-outs and low-score
+follow-ups. Pure.
 
 Everything a customer or an agent typed (subject, names, comments) is escaped for Slack's mrkdwn,
 whose only control characters are `&`, `<` and `>`: escaped, `<!channel>` or `<@U1>` in a subject is
@@ -27,6 +28,7 @@ SECTION_TEXT_MAX = 3_000  # section text
 FIELD_TEXT_MAX = 2_000  # one of a section's fields
 CONTEXT_TEXT_MAX = 2_000  # one context element (Slack allows 3,000; kept with the fields' margin)
 BUTTON_TEXT_MAX = 75  # a button's label
+BUTTON_URL_MAX = 3_000  # a link button's url
 MESSAGE_TEXT_MAX = 3_000  # the notification fallback `text` (Slack truncates at 40,000; keep it readable)
 
 # Intake's /v1/slack/interactions expects exactly these action ids, each button's value the ticket id.
@@ -39,6 +41,11 @@ ACTION_DECLINE = "ticket_decline"
 ASSIGNMENT_EVENT = "helpdesk_ticket_assigned"
 SLA_EVENT = {"warning": "helpdesk_sla_warning", "breached": "helpdesk_sla_breached"}
 SHOUT_OUT_EVENT = "helpdesk_shout_out"
+FOLLOW_UP_EVENT = "helpdesk_feedback_follow_up"
+
+# A link button still sends Slack's block_actions to the interactivity URL; this id names it there.
+ACTION_OPEN_TICKET = "ticket_open"
+REOPENED_NOTE = "The ticket was reopened."
 
 NO_SLA = "no SLA clock"
 _SCALE = {"csat": 5, "nps": 10, "ces": 7}
@@ -210,10 +217,10 @@ def compose_sla_alert(
     else:
         due = f"was due {_utc(due_at)}" if due_at else "is overdue"
         headline = f":rotating_light: SLA breached on ticket #{ticket_id}: {what} {due}"
-    assignee = _mention(view.slack_user_id) or (escaped(view.agent_name or view.agent_id or "", 200) or None)
+    assignee = _agent(view.slack_user_id, view, by_id=True)
     owner = f"Assignee: {assignee}" if assignee else "Unassigned"
     subject = escaped(_one_line(view.subject), SECTION_TEXT_MAX - 200)
-    ticket = _link(link, f"#{ticket_id}") if link else f"#{escaped(ticket_id, 200)}"
+    ticket = _ticket_reference(view, link)
     details = [owner, f"Priority {escaped(view.priority, 100)}"]
     if view.team:
         details.append(f"Team {escaped(view.team, 200)}")
@@ -267,16 +274,9 @@ def compose_shout_out(
 ) -> ChatMessage:
     """The customer's words, quoted, in the team's channel, thanking the agent (mentioned when known)."""
     kind = str(kind).lower()
-    scale = _SCALE.get(kind)
-    rating = f"{score}/{scale}" if scale else str(score)
-    who = _mention(agent_slack_user_id) or (
-        escaped(view.agent_name, 200) if view is not None and view.agent_name else "the team"
-    )
-    on_ticket = ""
-    if view is not None:
-        on_ticket = " on ticket " + (
-            _link(link, f"#{view.ticket_id}") if link else f"#{escaped(view.ticket_id, 200)}"
-        )
+    rating = _rating(kind, score)
+    who = _agent(agent_slack_user_id, view) or "the team"
+    on_ticket = f" on ticket {_ticket_reference(view, link)}" if view is not None else ""
     headline = (
         f":tada: *Shout-out for {who}!* A customer gave {rating} ({kind.upper()}){on_ticket}:"
     )
@@ -286,29 +286,108 @@ def compose_shout_out(
         {"type": "section", "text": {"type": "mrkdwn", "text": quote}},
     ]
     if view is not None and view.known:
-        blocks.append(
-            {
-                "type": "context",
-                "elements": [
-                    {
-                        "type": "mrkdwn",
-                        "text": f"Ticket: {escaped(_one_line(view.subject), CONTEXT_TEXT_MAX - 8)}",
-                    }
-                ],
-            }
-        )
-    text = f"Shout-out for {who}! A customer gave {rating} ({kind.upper()}): " + escaped(
-        "“" + _one_line(comment) + "”", MESSAGE_TEXT_MAX - 200
-    )
-    payload: dict[str, Any] = {"kind": kind, "score": score}
-    if view is not None:
-        payload["ticket_id"] = view.ticket_id
+        blocks.append(_context(f"Ticket: {escaped(_one_line(view.subject), CONTEXT_TEXT_MAX - 8)}"))
+    text = f"Shout-out for {who}! A customer gave {rating} ({kind.upper()}): "
+    text += _quoted_line(comment, MESSAGE_TEXT_MAX - 200)
     return ChatMessage(
         channel=channel,
         text=text,
         blocks=tuple(blocks),
-        metadata={"event_type": SHOUT_OUT_EVENT, "event_payload": payload},
+        metadata={"event_type": SHOUT_OUT_EVENT, "event_payload": _feedback_payload(view, kind, score)},
     )
+
+
+# ---- low-score follow-up for the team lead -----------------------------------------------------
+
+
+def compose_follow_up(
+    view: TicketView,
+    *,
+    kind: str,
+    score: int,
+    comment: str | None,
+    agent_slack_user_id: str | None,
+    reopened: bool,
+    channel: str,
+    link: str | None = None,
+) -> ChatMessage:
+    """A low score for the team lead (or the team's channel): the rating, the customer's words quoted,
+    the agent mentioned when Slack knows them, and whether the ticket was reopened."""
+    kind = str(kind).lower()
+    label = f"Low {kind.upper()} ({_rating(kind, score)})"
+    subject = f" “{_one_line(view.subject)}”" if view.known else ""
+    on_ticket = _ticket_reference(view, link)  # up to ~1,700 characters with a long link
+    headline = f":warning: *{label}* on {on_ticket}{escaped(subject, SECTION_TEXT_MAX - 2_000)}"
+    said = _quote(comment, SECTION_TEXT_MAX) if comment and comment.strip() else "_No comment._"
+    who = _agent(agent_slack_user_id, view, by_id=True)
+    details = [f"Agent: {who}" if who else "No agent on record"]
+    if view.team:
+        details.append(f"Team {escaped(view.team, 200)}")
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": headline}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": said}},
+    ]
+    if reopened:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": REOPENED_NOTE}})
+    blocks.append(_context(_cut(" · ".join(details), CONTEXT_TEXT_MAX)))
+    if link and len(link) <= BUTTON_URL_MAX:  # a cut URL would lead nowhere; the headline links anyway
+        blocks.append({"type": "actions", "elements": [_link_button(f"Open ticket #{view.ticket_id}", link)]})
+    reopened_note = f" {REOPENED_NOTE}" if reopened else ""
+    text = escaped(f"{label} on #{view.ticket_id}{subject}", 600)
+    if comment and comment.strip():
+        room = MESSAGE_TEXT_MAX - len(text) - len(reopened_note) - 2
+        text += ": " + _quoted_line(comment, room)
+    text += reopened_note
+    payload = {**_feedback_payload(view, kind, score), "reopened": reopened}
+    return ChatMessage(
+        channel=channel,
+        text=text,
+        blocks=tuple(blocks),
+        metadata={"event_type": FOLLOW_UP_EVENT, "event_payload": payload},
+    )
+
+
+def _rating(kind: str, score: int) -> str:
+    """`2/5`: the score out of its kind's scale (a kind without a known scale: the bare score)."""
+    scale = _SCALE.get(kind)
+    return f"{score}/{scale}" if scale else str(score)
+
+
+def _agent(slack_user_id: str | None, view: TicketView | None, *, by_id: bool = False) -> str | None:
+    """The agent as a mention when Slack knows them, else by name (or, `by_id`, by agent id), escaped;
+    None when the view names nobody."""
+    named = (view.agent_name or (view.agent_id if by_id else None)) if view is not None else None
+    return _mention(slack_user_id) or (escaped(named, 200) if named else None)
+
+
+def _ticket_reference(view: TicketView, link: str | None) -> str:
+    """`#T-42`, as a link to the ticket when there is one."""
+    return _link(link, f"#{view.ticket_id}") if link else f"#{escaped(view.ticket_id, 200)}"
+
+
+def _quoted_line(comment: str, limit: int) -> str:
+    """The customer's comment on one line in quotes, escaped and cut, for a message's notification text."""
+    return escaped("“" + _one_line(comment) + "”", limit)
+
+
+def _feedback_payload(view: TicketView | None, kind: str, score: int) -> dict[str, Any]:
+    payload: dict[str, Any] = {"kind": kind, "score": score}
+    if view is not None:
+        payload["ticket_id"] = view.ticket_id
+    return payload
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _link_button(label: str, url: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": ACTION_OPEN_TICKET,
+        "text": {"type": "plain_text", "text": _cut(label, BUTTON_TEXT_MAX)},
+        "url": url,
+    }
 
 
 # ---- text helpers ------------------------------------------------------------------------------

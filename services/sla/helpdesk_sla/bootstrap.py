@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -26,6 +22,7 @@ from helpdesk_events import (
 from helpdesk_events.consumer import Handler
 from helpdesk_events.runtime import EventRuntime
 from helpdesk_events.service import install_error_handlers, mongo_client, ops_router, ping_mongo
+from helpdesk_events.timer import Every, timer_lifespan
 from helpdesk_sla.calendar import ALWAYS_OPEN, BusinessCalendar
 from helpdesk_sla.clock_store import MongoClockBook
 from helpdesk_sla.desk import SERVICE, SlaDesk
@@ -99,45 +96,21 @@ def create_app(settings: Settings) -> FastAPI:
 
         return of
 
-    async def run_timer() -> None:
-        metrics_due = 0.0
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                await desk.tick()
-                if loop.time() >= metrics_due:
-                    metrics_due = loop.time() + METRICS_EVERY_SECONDS
-                    await refresh_metrics(facts, calendar_of)
-            except Exception:  # Mongo or Kafka away: the next tick tries again; nothing is lost meanwhile
-                log.exception("SLA timer tick failed")
-            await asyncio.sleep(settings.sla_timer_interval_seconds)
+    metrics_due = Every(METRICS_EVERY_SECONDS)
 
-    async def prepare_then_run_timer() -> None:
-        # MongoDB may be down at start: the service starts anyway (not ready), and prepares once it answers.
-        while True:
-            try:
-                await book.create_indexes()
-                await facts.create_indexes()
-                if initial is not None:
-                    await policies.seed(initial)
-                break
-            except Exception:
-                log.exception("could not prepare the SLA store; trying again in 2 s")
-                await asyncio.sleep(2.0)
-        await run_timer()
+    async def tick() -> None:
+        await desk.tick()
+        if metrics_due.due():
+            await refresh_metrics(facts, calendar_of)
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await runtime.start()
-        timer = asyncio.create_task(prepare_then_run_timer(), name="sla-timer")
-        try:
-            yield
-        finally:
-            timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await timer
-            await runtime.stop()
-            await mongo.close()
+    async def prepare() -> None:
+        await book.create_indexes()
+        await facts.create_indexes()
+        if initial is not None:
+            await policies.seed(initial)
+
+    lifespan = timer_lifespan(runtime=runtime, mongo=mongo, prepare=prepare, tick=tick,
+                              interval=settings.sla_timer_interval_seconds, what="SLA clocks")  # fmt: skip
 
     app = FastAPI(
         title="Help desk SLA",

@@ -19,18 +19,11 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from helpdesk_events.outbox import Told, clear_told, outbox_fields, told_of
 from helpdesk_sla.clocks import TicketClocks
 
 # Enough to recognize a replay after a rebalance or a restart; older events were committed long ago.
 APPLIED_KEPT = 200
-
-
-@dataclass(frozen=True)
-class Told:
-    """An sla.* event decided and not yet acknowledged by Kafka: its id and encoded envelope."""
-
-    event_id: str
-    envelope: str
 
 
 @dataclass(frozen=True)
@@ -66,8 +59,7 @@ class MongoClockBook:
             "clocks": json.dumps(clocks.document()) if clocks is not None else None,
             "revision": record.revision + 1,
             "applied": list(kept),
-            "outbox": [{"event_id": told.event_id, "envelope": told.envelope} for told in every],
-            "pending": bool(every),
+            **outbox_fields(every),
             "wakeup": wakeup.timestamp() if wakeup is not None else None,
             "context": context if context is not None else record.context,
         }
@@ -86,19 +78,7 @@ class MongoClockBook:
 
     async def told(self, ticket_id: str, event_ids: list[str]) -> None:
         """Kafka has these: take them out of the outbox (whatever the revision is by now)."""
-        done = set(event_ids)
-        for _ in range(5):
-            document = await self._clocks.find_one({"_id": ticket_id}, {"outbox": 1, "revision": 1})
-            if document is None:
-                return
-            left = [told for told in document.get("outbox") or () if told["event_id"] not in done]
-            result = await self._clocks.update_one(
-                {"_id": ticket_id, "revision": document["revision"]},
-                {"$set": {"outbox": left, "pending": bool(left)}},
-            )
-            if result.matched_count == 1:
-                return
-        # Left in the outbox: told again by the timer, under the same ids (subscribers drop repeats).
+        await clear_told(self._clocks, ticket_id, event_ids)
 
     async def due(self, now: datetime, limit: int) -> list[str]:
         """Tickets whose next warning or breach has come, soonest first."""
@@ -125,6 +105,6 @@ def _record(document: dict[str, Any]) -> ClockRecord:
         revision=int(document.get("revision") or 0),
         clocks=TicketClocks.from_document(json.loads(state)) if state else None,
         applied=tuple(document.get("applied") or ()),
-        outbox=tuple(Told(told["event_id"], told["envelope"]) for told in document.get("outbox") or ()),
+        outbox=told_of(document),
         context=document.get("context"),
     )

@@ -31,14 +31,12 @@ from helpdesk_events import (
     TicketPriorityChanged,
     TicketStatusChanged,
     TicketTriaged,
-    decode,
-    encode,
-    new_envelope,
 )
 from helpdesk_events.consumer import ticket_id_of
+from helpdesk_events.outbox import Told, outbox_entry, publish_told
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_sla import clocks as sla
-from helpdesk_sla.clock_store import ClockRecord, MongoClockBook, Told
+from helpdesk_sla.clock_store import ClockRecord, MongoClockBook
 from helpdesk_sla.policies import ChosenPolicy, SlaConfig
 
 log = logging.getLogger(__name__)
@@ -234,16 +232,12 @@ class SlaDesk:
         return clocks, [*told, change, *events]
 
     async def _tell(self, record: ClockRecord) -> None:
-        if not record.outbox:
-            return
-        for told in record.outbox:
-            await self._publisher.publish(decode(told.envelope.encode()))
-        await self._book.told(record.ticket_id, [told.event_id for told in record.outbox])
+        if record.outbox:
+            await self._book.told(record.ticket_id, await publish_told(self._publisher, record.outbox))
 
     def _told(self, ticket_id: str, revision: int, index: int, payload: Any, at: datetime) -> Told:
         event_id = uuid.uuid5(_EVENT_IDS, f"{ticket_id}/{revision}/{index}")
-        envelope = new_envelope(payload, source=SERVICE, ticket_id=ticket_id, event_id=event_id, occurred_at=at)
-        return Told(str(event_id), encode(envelope).decode())
+        return outbox_entry(payload, source=SERVICE, ticket_id=ticket_id, event_id=event_id, at=at)
 
     @staticmethod
     def _chosen(clocks: sla.TicketClocks, config: SlaConfig, context: dict) -> ChosenPolicy | None:

@@ -15,15 +15,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from prometheus_client import Gauge
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from helpdesk_events.metrics import GaugeSeries
+from helpdesk_events.report_window import report_window
 from helpdesk_sla.calendar import BusinessCalendar
 from helpdesk_sla.reports import GROUP_BYS, ReportRow, response_times
 from helpdesk_sla.ticket_facts import TicketFacts
-
-MAX_SPAN = timedelta(days=366)  # a year of tickets, leap day included; more is a batch job, not a request
 
 CalendarOf = Callable[[TicketFacts], BusinessCalendar]
 CalendarsInForce = Callable[[], Awaitable[CalendarOf]]
@@ -95,44 +95,6 @@ class ResponseTimesReport(BaseModel):
     )
 
 
-def _moment(name: str, text: str | None, problems: list[dict[str, str]]) -> datetime | None:
-    if text is None or not text.strip():
-        problems.append({"field": name, "reason": "required: an ISO 8601 date-time with a UTC offset"})
-        return None
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        problems.append({"field": name, "reason": f"{text!r} is not an ISO 8601 date-time"})
-        return None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        problems.append({"field": name, "reason": f"{text!r} has no UTC offset (add Z or +01:00, say)"})
-        return None
-    return moment
-
-
-def report_window(
-    start_text: str | None, end_text: str | None, group_by: str | None
-) -> tuple[datetime, datetime, str]:
-    """The checked query, or an HTTPException 422 naming every problem."""
-    problems: list[dict[str, str]] = []
-    start = _moment("from", start_text, problems)
-    end = _moment("to", end_text, problems)
-    if group_by not in GROUP_BYS:
-        problems.append(
-            {"field": "group_by", "reason": f"must be one of {', '.join(GROUP_BYS)}, got {group_by!r}"}
-        )
-    if start is not None and end is not None:
-        if end <= start:
-            problems.append({"field": "to", "reason": "must be after from"})
-        elif end - start > MAX_SPAN:
-            problems.append({"field": "to", "reason": f"the window spans more than {MAX_SPAN.days} days"})
-    if problems or start is None or end is None or group_by is None:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, {"message": "report refused", "problems": problems}
-        )
-    return start, end, group_by
-
-
 @router.get(
     "/response-times",
     operation_id="response_times_report",
@@ -157,7 +119,7 @@ async def get_response_times(
         Query(description="How to group the tickets.", json_schema_extra={"enum": list(GROUP_BYS)}),
     ] = None,
 ) -> dict[str, Any]:
-    since, until, grouping = report_window(start, end, group_by)
+    since, until, grouping = report_window(start, end, group_by, group_bys=GROUP_BYS)
     facts = await request.app.state.facts.created_between(since, until)
     calendar_of = await request.app.state.calendar_of()
     rows = response_times(facts, group_by=grouping, calendar_of=calendar_of)
@@ -183,20 +145,11 @@ BREACHES = Gauge(
     "helpdesk_sla_breaches", "SLA breaches of the tickets created in the last window, per team.", ["team"]
 )
 TICKETS = Gauge("helpdesk_sla_tickets", "Tickets created in the last window, per team.", ["team"])
+_FIRST_REPLY, _WITHIN, _BREACHES, _TICKETS = (
+    GaugeSeries(gauge) for gauge in (FIRST_REPLY_SECONDS, WITHIN_TARGET_RATIO, BREACHES, TICKETS)
+)
 
 NO_GROUP = "none"  # the label of tickets without a team
-_shown: dict[str, set[tuple[str, ...]]] = {}
-
-
-def _show(name: str, gauge: Gauge, values: dict[tuple[str, ...], float | None]) -> None:
-    """Set the gauge's series to `values` and drop the series gone since the last refresh, so a team
-    without tickets today leaves no stale figure behind; a figure without data is no series at all."""
-    current = {labels for labels, value in values.items() if value is not None}
-    for labels in _shown.get(name, set()) - current:
-        gauge.remove(*labels)
-    for labels in current:
-        gauge.labels(*labels).set(values[labels])  # type: ignore[arg-type]
-    _shown[name] = current
 
 
 def _label(group: str | None) -> str:
@@ -221,8 +174,8 @@ async def refresh_metrics(
         quantiles[("team", team, "0.9", "business")] = row.first_reply_p90_business_seconds
         quantiles[("team", team, "0.5", "calendar")] = row.first_reply_median_calendar_seconds
         quantiles[("team", team, "0.9", "calendar")] = row.first_reply_p90_calendar_seconds
-    _show("first_reply", FIRST_REPLY_SECONDS, quantiles)
-    _show("within", WITHIN_TARGET_RATIO, {(_label(row.group),): row.within_sla_share for row in rows})
-    _show("breaches", BREACHES, {(_label(row.group),): float(row.breaches) for row in rows})
-    _show("tickets", TICKETS, {(_label(row.group),): float(row.volume) for row in rows})
+    _FIRST_REPLY.show(quantiles)
+    _WITHIN.show({(_label(row.group),): row.within_sla_share for row in rows})
+    _BREACHES.show({(_label(row.group),): float(row.breaches) for row in rows})
+    _TICKETS.show({(_label(row.group),): float(row.volume) for row in rows})
     return rows

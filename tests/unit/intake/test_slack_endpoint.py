@@ -37,3 +37,14 @@ async def test_the_signature_is_checked_before_the_content_type() -> None:
         )
     assert forged.status_code == 401
     assert as_json.status_code == 415
+
+
+async def test_a_press_on_the_open_ticket_link_button_is_acknowledged_and_does_nothing() -> None:
+    # Not started: a press that touched a ticket would need Kafka and MongoDB and fail with 503.
+    link = form_body(block_actions("ticket_open", "T-1"))
+    unknown = form_body(block_actions("ticket_delete", "T-1"))
+    async with client_of(Settings(slack_signing_secret=SIGNING_SECRET)) as client:
+        opened = await client.post("/v1/slack/interactions", content=link, headers=signed_headers(link))
+        refused = await client.post("/v1/slack/interactions", content=unknown, headers=signed_headers(unknown))
+    assert (opened.status_code, opened.content) == (200, b"")
+    assert refused.status_code == 400

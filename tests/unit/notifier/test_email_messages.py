@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from email import message_from_bytes, policy
+from html.parser import HTMLParser
 from importlib.resources import files
 from typing import Any
 
 import pytest
 
+from helpdesk_events import RatingLink
 from helpdesk_notifier.email_messages import (
     KINDS,
     LOCALES,
@@ -20,6 +22,7 @@ from helpdesk_notifier.email_messages import (
     compose_agent_reply,
     compose_status_change,
     compose_survey_invitation,
+    long_date,
 )
 from helpdesk_notifier.ticket_view import TicketView
 
@@ -436,3 +439,212 @@ def test_a_record_written_before_outgoing_email_existed_still_sends_the_same_ack
     assert message["References"] == CUSTOMER_MAIL
     assert message["Auto-Submitted"] == "auto-replied"
     assert OutgoingEmail.from_record(asdict(email), default_sender="Other <o@example.com>") == email
+
+
+# ---- one-click ratings in the survey invitation ------------------------------------------------
+
+SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+SURVEY_URL = "https://feedback.helpdesk.test/s/abc?x=1&y=2"
+
+
+def rating_links(kind: str) -> tuple[RatingLink, ...]:
+    low, high = SCALES[kind]
+    return tuple(
+        RatingLink(score=score, url=f"https://feedback.helpdesk.test/r/abc?score={score}&t=tok")
+        for score in range(low, high + 1)
+    )
+
+
+def rated_survey(view: TicketView, kind: str = "csat", **extra: Any) -> OutgoingEmail:
+    return compose_survey_invitation(
+        view, survey_url=SURVEY_URL, kind=kind, message_id=MESSAGE_ID, sender=SENDER,
+        rating_links=extra.pop("links", rating_links(kind)), **extra,
+    )  # fmt: skip
+
+
+class _Links(HTMLParser):
+    """Every <a> in an HTML part: its attributes and its visible text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[dict[str, str]] = []
+        self._open: dict[str, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._open = {name: value or "" for name, value in attrs} | {"text": ""}
+            self.links.append(self._open)
+        elif tag == "br" and self._open is not None:
+            self._open["text"] += " "  # a line break between words, as a screen reader hears it
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a":
+            self._open = None
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._open["text"] += data
+
+
+def html_links(email: OutgoingEmail) -> dict[str, dict[str, str]]:
+    parser = _Links()
+    parser.feed(email.html)
+    return {link["href"]: link for link in parser.links}
+
+
+def words(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "de"])
+@pytest.mark.parametrize("kind", ["csat", "nps", "ces"])
+def test_every_rating_link_is_in_both_parts_beside_the_survey_link(kind: str, locale: str) -> None:
+    links = rating_links(kind)
+    email = rated_survey(ticket(language=locale), kind=kind)
+
+    in_html = html_links(email)
+    assert set(in_html) == {link.url for link in links} | {SURVEY_URL}  # parsed: &amp; is back to &
+    lines = email.text.splitlines()
+    for link in links:
+        assert words(in_html[link.url]["text"]).startswith(str(link.score))
+        # Each score on its own line with its URL, in the order given (lowest first).
+        assert any(line.strip().startswith(f"{link.score}") and line.endswith(link.url) for line in lines)
+    positions = [email.text.index(link.url) for link in links]
+    assert positions == sorted(positions)
+    assert SURVEY_URL in email.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "label", "confirm", "comment_link"),
+    [
+        ("en", "Rate 4 out of 5 (Satisfied)", "one click, then confirm", "Answer the survey, add a comment"),
+        ("fr", "Noter 4 sur 5 (Satisfait)", "un clic, puis confirmez",
+         "Répondre à l'enquête, ajouter un commentaire"),
+        ("de", "Mit 4 von 5 bewerten (Zufrieden)", "ein Klick, dann bestätigen",
+         "Umfrage beantworten, Kommentar hinzufügen"),
+    ],
+)  # fmt: skip
+def test_each_rating_has_an_accessible_name_and_the_email_says_a_page_asks_to_confirm(
+    locale: str, label: str, confirm: str, comment_link: str
+) -> None:
+    email = rated_survey(ticket(language=locale))
+    four = html_links(email)[rating_links("csat")[3].url]
+
+    assert four["aria-label"] == label
+    assert four["title"].startswith("4 - ")
+    assert confirm in email.text and confirm in email.html
+    assert html_links(email)[SURVEY_URL]["text"] == comment_link
+    assert comment_link in email.text
+
+
+def test_csat_links_name_every_score_from_very_dissatisfied_to_very_satisfied() -> None:
+    email = rated_survey(ticket())
+    in_html = html_links(email)
+
+    names = [words(in_html[link.url]["text"]) for link in rating_links("csat")]
+    assert names == ["1 Very dissatisfied", "2 Dissatisfied", "3 Neutral", "4 Satisfied", "5 Very satisfied"]
+    assert "5 - Very satisfied: https://feedback.helpdesk.test/r/abc?score=5&t=tok" in email.text
+    assert "1 - Very dissatisfied: https://feedback.helpdesk.test/r/abc?score=1&t=tok" in email.text
+
+
+@pytest.mark.parametrize(
+    ("kind", "low_end", "high_end"),
+    [
+        ("nps", "0 = not at all likely", "10 = extremely likely"),
+        # CES counts effort: 1 is the easy end, 7 the hard one (as the feedback service scores it).
+        ("ces", "1 = very easy", "7 = very difficult"),
+    ],
+)
+def test_numeric_scales_name_their_two_ends(kind: str, low_end: str, high_end: str) -> None:
+    email = rated_survey(ticket(), kind=kind)
+    low, high = SCALES[kind]
+    in_html = html_links(email)
+
+    assert low_end in email.html and high_end in email.html
+    assert f"{low} - {low_end.split(' = ')[1]}: " in email.text
+    assert f"{high} - {high_end.split(' = ')[1]}: " in email.text
+    low_name = low_end.split(" = ")[1]
+    assert in_html[rating_links(kind)[0].url]["aria-label"] == f"Rate {low} out of {high} ({low_name})"
+    middle = rating_links(kind)[2]
+    assert in_html[middle.url]["aria-label"] == f"Rate {middle.score} out of {high}"
+
+
+@pytest.mark.parametrize(
+    ("locale", "until"),
+    [
+        ("en", "The links work until 30 November 2026."),
+        ("fr", "Les liens sont valables jusqu'au 30 novembre 2026."),
+        ("de", "Die Links sind bis zum 30. November 2026 gültig."),
+    ],
+)
+def test_the_email_says_until_when_the_links_work(locale: str, until: str) -> None:
+    email = rated_survey(ticket(language=locale), expires_at=datetime(2026, 11, 30, 18, 0, tzinfo=UTC))
+
+    assert until in email.text
+    assert until in email.html
+
+
+def test_links_that_die_at_midnight_are_said_to_work_until_the_day_before() -> None:
+    paris = timezone(timedelta(hours=1))
+    # Midnight UTC on 1 December, given in Paris time: the last full day is 30 November.
+    email = rated_survey(ticket(), expires_at=datetime(2026, 12, 1, 1, 0, tzinfo=paris))
+    assert "until 30 November 2026" in email.text
+
+
+def test_without_an_expiry_nothing_is_said_about_one() -> None:
+    email = rated_survey(ticket())
+    assert "work until" not in email.text and "work until" not in email.html
+
+
+@pytest.mark.parametrize(
+    ("day", "locale", "written"),
+    [
+        (date(2026, 12, 1), "en", "1 December 2026"),
+        (date(2026, 12, 1), "fr", "1er décembre 2026"),
+        (date(2026, 8, 15), "fr", "15 août 2026"),
+        (date(2026, 3, 2), "de", "2. März 2026"),
+        (date(2026, 3, 2), "pt", "2026-03-02"),
+    ],
+)
+def test_long_dates_are_written_as_each_locale_writes_them(day: date, locale: str, written: str) -> None:
+    assert long_date(day, locale) == written
+
+
+def test_the_survey_s_language_is_used_when_the_ticket_told_none() -> None:
+    assert rated_survey(ticket(language=None), language="de-CH").text.startswith("Guten Tag")
+    assert rated_survey(ticket(language="fr"), language="de").text.startswith("Bonjour")
+    assert rated_survey(ticket(language=None), language=None).text.startswith("Hello")
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "data:text/html,x", "//evil.example.com/r", "ftp://x/y"]
+)
+def test_a_rating_link_that_is_not_a_web_link_is_refused(url: str) -> None:
+    links = (*rating_links("csat")[:4], RatingLink(score=5, url=url))
+    with pytest.raises(ValueError, match="score 5 must be an http"):
+        rated_survey(ticket(), links=links)
+
+
+@pytest.mark.parametrize(("kind", "score"), [("csat", 0), ("csat", 6), ("ces", 8), ("ces", 0)])
+def test_a_rating_link_off_the_kind_s_scale_is_refused(kind: str, score: int) -> None:
+    with pytest.raises(ValueError, match="off the"):
+        rated_survey(ticket(), kind=kind, links=(RatingLink(score=score, url="https://x.test/r"),))
+
+
+def test_the_rating_links_are_escaped_in_html_and_kept_whole_in_text() -> None:
+    email = rated_survey(ticket())
+    url = rating_links("csat")[0].url
+
+    assert url in email.text
+    assert 'href="https://feedback.helpdesk.test/r/abc?score=1&amp;t=tok"' in email.html
+    hostile = RatingLink(score=1, url='https://x.test/r?a="><script>alert(1)</script>')
+    hostile_email = rated_survey(ticket(), links=(hostile,))
+    assert "<script>" not in hostile_email.html
+    assert hostile.url in html_links(hostile_email)
+
+
+def test_without_rating_links_the_invitation_is_the_single_survey_link() -> None:
+    email = rated_survey(ticket(), links=())
+
+    assert set(html_links(email)) == {SURVEY_URL}
+    assert "Choose your rating" not in email.text

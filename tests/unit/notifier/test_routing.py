@@ -122,6 +122,58 @@ def test_user_targets_resolve_to_the_user_id(tmp_path: Path) -> None:
     assert routes.slack_targets("sla.breached", ticket()) == ["U0BOSS", "U0GRACE"]
 
 
+# ---- low-score follow-ups: the team lead ------------------------------------------------------
+
+LEADS = """
+slack:
+  team_channels: {billing: C0BILLING, hardware: C0HARDWARE}
+  team_leads: {billing: U0BILLINGLEAD, legal: W0LEGALLEAD}
+"""
+FOLLOW_UP = "feedback.follow_up_requested"
+
+
+def test_a_follow_up_goes_to_the_team_lead_by_default(tmp_path: Path) -> None:
+    routes = routes_from(tmp_path, LEADS)
+
+    assert routes.slack_targets(FOLLOW_UP, ticket(team="billing")) == ["U0BILLINGLEAD"]
+    assert routes.slack_targets(FOLLOW_UP, ticket(team="legal")) == ["W0LEGALLEAD"]  # no channel needed
+
+
+def test_a_team_without_a_lead_gets_the_follow_up_in_its_channel_so_a_low_score_is_never_silent(
+    tmp_path: Path,
+) -> None:
+    routes = routes_from(tmp_path, LEADS + "  default_channel: C0SUPPORT\n")
+
+    assert routes.slack_targets(FOLLOW_UP, ticket(team="hardware")) == ["C0HARDWARE"]
+    assert routes.slack_targets(FOLLOW_UP, ticket(team="sales")) == ["C0SUPPORT"]
+    assert routes.slack_targets(FOLLOW_UP, ticket(team=None)) == ["C0SUPPORT"]
+    assert routes.slack_targets(FOLLOW_UP, None) == ["C0SUPPORT"]
+    assert routes.team_lead("billing") == "U0BILLINGLEAD"
+    assert routes.team_lead("hardware") == "C0HARDWARE"
+
+
+def test_without_leads_or_channels_a_follow_up_resolves_to_nobody() -> None:
+    assert load_routes(None, default_from=DEFAULT_FROM).slack_targets(FOLLOW_UP, ticket()) == []
+
+
+def test_team_lead_is_a_target_other_events_can_use_and_follow_ups_can_be_rerouted(tmp_path: Path) -> None:
+    routes = routes_from(
+        tmp_path,
+        LEADS + "  events:\n    sla.breached: [team_channel, team_lead]\n"
+        f"    {FOLLOW_UP}: [team_lead, 'channel:C0QUALITY']\n",
+    )
+
+    assert routes.slack_targets("sla.breached", ticket(team="billing")) == ["C0BILLING", "U0BILLINGLEAD"]
+    # A team without a lead: team_lead falls back to the channel already listed, which is not repeated.
+    assert routes.slack_targets("sla.breached", ticket(team="hardware")) == ["C0HARDWARE"]
+    assert routes.slack_targets(FOLLOW_UP, ticket(team="billing")) == ["U0BILLINGLEAD", "C0QUALITY"]
+
+
+def test_follow_ups_can_be_turned_off(tmp_path: Path) -> None:
+    routes = routes_from(tmp_path, LEADS + f"  events:\n    {FOLLOW_UP}: []\n")
+    assert routes.slack_targets(FOLLOW_UP, ticket(team="billing")) == []
+
+
 # ---- email senders -----------------------------------------------------------------------------
 
 
@@ -158,6 +210,11 @@ def test_a_default_without_from_uses_the_settings_sender(tmp_path: Path) -> None
             "slack.events.sla.breached[1]",
         ),
         ("slack:\n  events:\n    sla.breached: ['user:C0NOTAUSER']\n", "slack.events.sla.breached[0]"),
+        ("slack:\n  team_leads: {billing: C0BILLING}\n", "slack.team_leads.billing"),
+        ("slack:\n  team_leads: {billing: '@grace'}\n", "slack.team_leads.billing"),
+        ("slack:\n  team_leads: {billing: u0lower}\n", "slack.team_leads.billing"),
+        ("slack:\n  events:\n    feedback.follow_up_requested: [team_leads]\n",
+         "slack.events.feedback.follow_up_requested[0]"),
         ("slack:\n  events:\n    sla.warning: team_channel\n", "slack.events.sla.warning"),
         ("slack:\n  events:\n    sla.warnings: [team_channel]\n", "slack.events"),
         ("slack:\n  team_channel: {billing: C0BILLING}\n", "slack.team_channel"),

@@ -1,4 +1,5 @@
-"""What the notifier says in Slack: assignment messages whose buttons never lie, SLA alerts, shout-outs."""
+"""What the notifier says in Slack: assignment messages whose buttons never lie, SLA alerts, shout-outs,
+low-score follow-ups."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from helpdesk_notifier.slack_messages import (
     BlockId,
     assignment_actions,
     compose_assignment,
+    compose_follow_up,
     compose_shout_out,
     compose_sla_alert,
     escaped,
@@ -395,3 +397,107 @@ def test_shout_out_without_a_slack_user_names_the_agent() -> None:
         agent_slack_user_id=None, channel="C1",
     )  # fmt: skip
     assert "Shout-out for Grace &amp; co!" in message.blocks[0]["text"]["text"]
+
+
+# ---- low-score follow-ups ----------------------------------------------------------------------
+
+LINK = "https://desk.example.com/tickets/T-42"
+
+
+def follow_up(ticket: TicketView | None = None, **changes: object) -> ChatMessage:
+    fields: dict[str, object] = {
+        "kind": "csat", "score": 2, "comment": "Took three days <!here> & nobody called",
+        "agent_slack_user_id": "U123", "reopened": False, "channel": "U0LEAD", "link": LINK,
+    }  # fmt: skip
+    return compose_follow_up(ticket or view(), **{**fields, **changes})  # type: ignore[arg-type]
+
+
+def texts(message: ChatMessage) -> list[str]:
+    return [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
+
+
+def test_follow_up_names_the_low_score_the_ticket_and_quotes_the_customer_escaped() -> None:
+    message = follow_up()
+
+    assert message.channel == "U0LEAD"
+    headline, quote = texts(message)[:2]
+    assert headline == f":warning: *Low CSAT (2/5)* on <{LINK}|#T-42> “Printer on fire”"
+    assert quote == "> Took three days &lt;!here&gt; &amp; nobody called"
+    assert "<!here>" not in str(message.as_content())
+    assert message.text.startswith("Low CSAT (2/5) on #T-42 “Printer on fire”: ")
+    assert message.metadata == {
+        "event_type": "helpdesk_feedback_follow_up",
+        "event_payload": {"kind": "csat", "score": 2, "ticket_id": "T-42", "reopened": False},
+    }
+
+
+def test_follow_up_mentions_the_agent_and_names_the_team() -> None:
+    context = next(b for b in follow_up().blocks if b["type"] == "context")["elements"][0]["text"]
+    assert context == "Agent: <@U123> · Team hardware"
+
+
+def test_follow_up_says_when_the_ticket_was_reopened_and_only_then() -> None:
+    reopened, kept = follow_up(reopened=True), follow_up(reopened=False)
+
+    assert "The ticket was reopened." in texts(reopened)
+    assert reopened.text.endswith("The ticket was reopened.")
+    assert reopened.metadata["event_payload"]["reopened"] is True
+    assert "reopened" not in " ".join(texts(kept)) and "reopened" not in kept.text
+
+
+def test_follow_up_has_a_link_button_to_the_ticket_and_none_without_a_link() -> None:
+    actions = [b for b in follow_up().blocks if b["type"] == "actions"]
+    assert len(actions) == 1
+    [button] = actions[0]["elements"]
+    assert button["url"] == LINK
+    assert button["text"] == {"type": "plain_text", "text": "Open ticket #T-42"}
+
+    unlinked = follow_up(link=None)
+    assert not [b for b in unlinked.blocks if b["type"] == "actions"]
+    assert "on #T-42 “Printer on fire”" in texts(unlinked)[0]
+
+
+@pytest.mark.parametrize(
+    ("kind", "score", "rating"),
+    [("nps", 3, "Low NPS (3/10)"), ("ces", 7, "Low CES (7/7)"), ("CSAT", 1, "Low CSAT (1/5)")],
+)
+def test_follow_up_shows_the_score_on_its_kind_s_scale(kind: str, score: int, rating: str) -> None:
+    message = follow_up(kind=kind, score=score)
+    assert texts(message)[0].startswith(f":warning: *{rating}*")
+    assert message.text.startswith(rating)
+
+
+def test_follow_up_without_a_comment_says_so() -> None:
+    for comment in (None, "  \n "):
+        message = follow_up(comment=comment)
+        assert texts(message)[1] == "_No comment._"
+        assert message.text == "Low CSAT (2/5) on #T-42 “Printer on fire”"
+
+
+def test_follow_up_without_a_slack_user_names_the_agent_or_says_none_is_on_record() -> None:
+    def agent_line(message: ChatMessage) -> str:
+        return next(b for b in message.blocks if b["type"] == "context")["elements"][0]["text"]
+
+    assert agent_line(follow_up(agent_slack_user_id=None)).startswith("Agent: Grace ·")
+    assert agent_line(follow_up(view(agent_name=None), agent_slack_user_id=None)).startswith("Agent: a1 ·")
+    unassigned = view(agent_id=None, agent_name=None, slack_user_id=None, team=None)
+    nobody = follow_up(unassigned, agent_slack_user_id=None)
+    assert agent_line(nobody) == "No agent on record"
+    assert "<@" not in str(follow_up(agent_slack_user_id="U1> <!channel").as_content())
+
+
+def test_follow_up_on_a_ticket_never_seen_leaves_out_the_unknown_subject() -> None:
+    message = follow_up(TicketView(ticket_id="T-9"), link=None)
+    assert texts(message)[0] == ":warning: *Low CSAT (2/5)* on #T-9"
+    assert "subject unknown" not in message.text
+
+
+def test_follow_up_texts_stay_within_slack_limits() -> None:
+    message = follow_up(view(subject="<s> " * 2_000), comment="& " * 5_000, link=LINK + "?" + "x" * 3_000)
+
+    assert all(len(text) <= SECTION_TEXT_MAX for text in texts(message))
+    assert len(message.text) <= 3_000
+    for text in mrkdwn_texts(list(message.blocks)):
+        assert "<s>" not in text
+    # A link too long for a button gets none (a cut URL would lead nowhere); the headline still links.
+    assert not [b for b in message.blocks if b["type"] == "actions"]
