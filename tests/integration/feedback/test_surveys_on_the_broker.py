@@ -322,3 +322,19 @@ async def test_an_erased_customer_loses_address_subject_and_comments_and_the_sco
     assert [a.score for a in surveyed.survey.answers] == [5]
     assert (waiting.survey, waiting.due_at, waiting.skipped) == (None, None, "the customer was erased")
     assert summary.json()["groups"][0]["csat"]["answered"] == 1
+
+
+async def test_an_expired_link_gets_410_and_takes_no_answer(
+    settings: Settings, intake: EventPublisher, feedback_events: EventTap
+) -> None:
+    settings = settings.model_copy(update={"survey_link_ttl_seconds": 1.0})
+    async with running_app(create_app(settings), startup_timeout=30) as client:
+        await open_and_solve(intake, "T10")
+        sent = await feedback_events.wait_for("survey.sent", lambda e: e.ticket_id == "T10", timeout=20)
+        await asyncio.sleep(1.2)  # past the links' expiry
+        opened = await client.get(path_of(sent.payload.rating_links[-1].url))
+        posted = await answer(client, sent.payload.survey_url, 5)
+
+    assert (opened.status_code, posted.status_code) == (410, 410)
+    assert 'id="problem"' in opened.text and 'id="problem"' in posted.text
+    assert of_ticket(feedback_events, "T10", "feedback.received") == []

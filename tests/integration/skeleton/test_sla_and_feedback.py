@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from helpdesk_events import FeedbackReceived, TicketStatusChanged
+from helpdesk_events import CustomerErased, TicketStatusChanged
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_feedback.bootstrap import create_app as create_feedback
 from helpdesk_feedback.settings import Settings as FeedbackSettings
@@ -24,7 +24,7 @@ SERVICES = {
         FeedbackSettings,
         [
             TicketStatusChanged(from_status="open", to_status="solved"),
-            FeedbackReceived(survey_id="s1", kind="csat", score=5),
+            CustomerErased(customer_id="C-1", emails=("gone@example.com",)),
         ],
     ),
 }
