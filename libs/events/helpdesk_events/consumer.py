@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiokafka.errors
 import pymongo.errors
@@ -21,7 +21,16 @@ from opentelemetry import trace
 
 from helpdesk_events.envelope import Envelope, EventPayload
 from helpdesk_events.kafka import KafkaSettings
-from helpdesk_events.metrics import DEAD_LETTERED, EVENTS_CONSUMED, HANDLE_SECONDS, HANDLER_RETRIES
+from helpdesk_events.logs import ticket_context
+from helpdesk_events.metrics import (
+    CONSUMER_LAG,
+    DEAD_LETTERED,
+    EVENTS_CONSUMED,
+    HANDLE_SECONDS,
+    HANDLER_RETRIES,
+    GaugeSeries,
+    partition_lag,
+)
 from helpdesk_events.registry import EventDecodeError, decode, peek_type
 from helpdesk_events.topics import Topic
 from helpdesk_events.tracing import extract_context
@@ -30,6 +39,8 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("helpdesk_events")
 
 Handler = Callable[[Envelope], Awaitable[None]]
+
+LAG_IDLE_REPORT_SECONDS = 1.0
 
 # A store or broker that is down says nothing about the event: such failures keep the record
 # uncommitted and are retried until the dependency is back, never dead-lettered.
@@ -138,29 +149,41 @@ class EventDispatcher:
         except EventDecodeError as error:
             return await self._dead_letter(record, "invalid", str(error), event_type)
 
-        with tracer.start_as_current_span(
-            f"handle {event_type}",
-            context=extract_context(record.headers),
-            kind=trace.SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.destination.name": record.topic,
-                "messaging.kafka.message.offset": record.offset,
-                "helpdesk.event_id": str(envelope.id),
-                "helpdesk.ticket_id": envelope.ticket_id or "",
-            },
+        # The span continues the producer's trace (its `traceparent`), so each service's work on a
+        # ticket hangs under the request that started the journey; log lines name the ticket.
+        with (
+            tracer.start_as_current_span(
+                f"handle {event_type}",
+                context=extract_context(record.headers),
+                kind=trace.SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.operation.type": "process",
+                    "messaging.destination.name": record.topic,
+                    "messaging.destination.partition.id": str(record.partition),
+                    "messaging.kafka.message.offset": record.offset,
+                    "messaging.consumer.group.name": self._group_id,
+                    "helpdesk.service": self._service,
+                    "helpdesk.event_id": str(envelope.id),
+                    "helpdesk.ticket_id": envelope.ticket_id or "",
+                },
+            ) as span,
+            ticket_context(envelope.ticket_id),
         ):
             for attempt in range(1, self._max_attempts + 1):
                 started = time.perf_counter()
                 try:
                     await handler(envelope)
                 except DeadLetter as error:
+                    span.set_status(trace.StatusCode.ERROR, f"dead-lettered: rejected: {error}"[:500])
                     return await self._dead_letter(record, "rejected", str(error), event_type)
                 except Exception as error:  # one bad event must not stop the consumer
                     if attempt == self._max_attempts:
                         if isinstance(error, self._infrastructure_errors):
                             raise DependencyUnavailable(f"{event_type} {envelope.id}: {error!r}") from error
                         log.exception("handler for %s %s failed %d times", event_type, envelope.id, attempt)
+                        span.record_exception(error)
+                        span.set_status(trace.StatusCode.ERROR, f"dead-lettered: handler_failed: {error!r}"[:500])
                         return await self._dead_letter(record, "handler_failed", repr(error), event_type)
                     HANDLER_RETRIES.labels(self._service, event_type).inc()
                     log.warning("handler for %s %s failed (attempt %d): %r", event_type, envelope.id, attempt, error)
@@ -200,9 +223,11 @@ class EventConsumer:
         topics: Iterable[Topic],
         dispatcher: EventDispatcher,
         batch_size: int = 500,
+        service: str | None = None,
     ) -> None:
         self._settings = settings
         self._group_id = group_id
+        self._lag = LagReporter(service or settings.client_id)
         self._topics = [settings.topics.name(topic) for topic in topics]
         self._dispatcher = dispatcher
         self._batch_size = batch_size
@@ -250,8 +275,11 @@ class EventConsumer:
         if self._consumer is not None:
             consumer, self._consumer = self._consumer, None
             await consumer.stop()
+        self._lag.clear()  # a stopped consumer owns no partitions: no stale lag
 
     async def _run(self, consumer: AIOKafkaConsumer) -> None:
+        loop = asyncio.get_running_loop()
+        next_idle_report = 0.0
         while not self._stopping.is_set():
             try:
                 batches = await consumer.getmany(timeout_ms=200, max_records=self._batch_size)
@@ -263,6 +291,10 @@ class EventConsumer:
             await asyncio.gather(
                 *(self._process_partition(consumer, partition, records) for partition, records in batches.items())
             )
+            # After every batch, and once a second while idle (a partition fetched meanwhile shows up).
+            if batches or loop.time() >= next_idle_report:
+                await self._lag.report(consumer)
+                next_idle_report = loop.time() + LAG_IDLE_REPORT_SECONDS
 
     async def _process_partition(self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list) -> None:
         next_offset: int | None = None
@@ -291,3 +323,43 @@ class EventConsumer:
             except Exception:
                 # Lost the partition in a rebalance: its new owner re-reads from the last commit.
                 log.warning("commit of %s at %d failed", partition, next_offset, exc_info=True)
+
+
+async def consumer_lag(consumer: Any, position_timeout: float = 1.0) -> dict[tuple[str, int], int | None]:
+    """Lag of each partition assigned to a consumer, aiokafka's or faust's (`app.consumer`: the same
+    `assignment()`, `highwater(tp)` and `await position(tp)`): its highwater (log end offset, known
+    from the last fetch) minus its position (next record to hand out, which is past every record
+    processed once a batch is done). None for a partition not fetched yet, or changing hands."""
+    lags: dict[tuple[str, int], int | None] = {}
+    for partition in consumer.assignment():
+        try:
+            highwater = consumer.highwater(partition)
+            # Only a fetched partition has a highwater, and a fetched one has a position at once:
+            # the wait bounds a rebalance racing with this read.
+            position = (
+                await asyncio.wait_for(consumer.position(partition), position_timeout) if highwater is not None else None
+            )
+        except (AssertionError, TimeoutError, aiokafka.errors.IllegalStateError):
+            highwater = position = None  # revoked meanwhile
+        lags[(partition.topic, partition.partition)] = partition_lag(highwater, position)
+    return lags
+
+
+class LagReporter:
+    """`helpdesk_consumer_lag` of one consumer: `report` after each batch (or on a timer) sets the series
+    of the partitions assigned now and drops those revoked since; `clear` when the consumer stops."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+        self._series = GaugeSeries(CONSUMER_LAG)
+
+    async def report(self, consumer: Any) -> None:
+        try:
+            lags = await consumer_lag(consumer)
+        except Exception:  # a gauge must never stop consuming
+            log.debug("could not read the consumer lag of %s", self._service, exc_info=True)
+            return
+        self._series.show({(self._service, topic, str(partition)): lag for (topic, partition), lag in lags.items()})
+
+    def clear(self) -> None:
+        self._series.show({})

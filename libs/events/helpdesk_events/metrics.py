@@ -43,6 +43,31 @@ DEAD_LETTERED = Counter(
     "Records sent to the dead-letter topic, by reason.",
     ["service", "topic", "reason"],
 )
+CONSUMER_LAG = Gauge(
+    "helpdesk_consumer_lag",
+    "Records of a partition this service's consumer has not processed yet: the log end offset (highwater) "
+    "minus the consumer's position. A partition not assigned here, or not fetched yet, has no series.",
+    ["service", "topic", "partition"],
+)
+HTTP_REQUESTS = Counter(
+    "helpdesk_http_requests_total",
+    "HTTP requests answered, by route template (unmatched: no route) and status code.",
+    ["service", "method", "route", "status"],
+)
+HTTP_REQUEST_SECONDS = Histogram(
+    "helpdesk_http_request_seconds",
+    "Time from a request's arrival to the end of its answer, by route template.",
+    ["service", "method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+def partition_lag(highwater: int | None, position: int | None) -> int | None:
+    """Records behind the log end (both offsets are of the *next* record); None while either is unknown.
+    Never negative: the highwater comes with the last fetch and may trail a position seeked past it."""
+    if highwater is None or position is None:
+        return None
+    return max(0, highwater - position)
 
 
 class GaugeSeries:

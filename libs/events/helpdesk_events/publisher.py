@@ -7,12 +7,15 @@ import uuid
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
 
 from helpdesk_events.envelope import Envelope, EventPayload, new_envelope
 from helpdesk_events.kafka import KafkaSettings
 from helpdesk_events.metrics import EVENTS_PRODUCED, PRODUCE_ERRORS, PRODUCE_SECONDS
 from helpdesk_events.registry import encode
 from helpdesk_events.tracing import KafkaHeaders, inject_headers
+
+tracer = trace.get_tracer("helpdesk_events")
 
 
 def event_headers(envelope: Envelope) -> KafkaHeaders:
@@ -78,13 +81,28 @@ class EventPublisher:
     async def publish(self, envelope: Envelope) -> None:
         topic = self._settings.topics.name(envelope.payload.topic)
         key = envelope.key
-        await self._send(
-            topic,
-            encode(envelope),
-            key.encode() if key is not None else None,
-            event_headers(envelope),
-            envelope.type,
-        )
+        # A producer span under whatever this service is doing (a request, a consumed event, a timer
+        # tick, which then starts the trace): its context goes out in `traceparent`, so the
+        # consumers' spans become its children.
+        with tracer.start_as_current_span(
+            f"publish {envelope.type}",
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": topic,
+                "helpdesk.service": self._source,
+                "helpdesk.event_id": str(envelope.id),
+                "helpdesk.ticket_id": envelope.ticket_id or "",
+            },
+        ):
+            await self._send(
+                topic,
+                encode(envelope),
+                key.encode() if key is not None else None,
+                event_headers(envelope),
+                envelope.type,
+            )
 
     async def send_raw(
         self, topic: str, value: bytes | None, key: bytes | None, headers: Sequence[tuple[str, bytes]]

@@ -47,7 +47,9 @@ class EventRuntime:
         )
         self._topics = list(topics)
         self.consumer = (
-            EventConsumer(self.kafka, group_id=group_id, topics=self._topics, dispatcher=self.dispatcher)
+            EventConsumer(
+                self.kafka, group_id=group_id, topics=self._topics, dispatcher=self.dispatcher, service=service
+            )
             if self._topics
             else None
         )

@@ -17,6 +17,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
 
+from helpdesk_events.http_observability import observe_http
+from helpdesk_events.logs import LogFormat, LogSettings, log_formatter
 from helpdesk_events.runtime import EventRuntime
 from helpdesk_events.settings import ServiceSettings
 from helpdesk_events.tracing import configure_tracing
@@ -24,11 +26,12 @@ from helpdesk_events.tracing import configure_tracing
 ReadinessCheck = Callable[[], Awaitable[object]]
 
 
-def configure_logging(service: str, level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format=f"%(asctime)s %(levelname)s {service} %(name)s: %(message)s",
-    )
+def configure_logging(service: str, level: str, log_format: LogFormat = "json") -> None:
+    """One line per record on stderr: a JSON object (time, level, service, logger, message, trace_id,
+    span_id, ticket_id) by default, or readable text with LOG_FORMAT=text."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(log_formatter(service, log_format))
+    logging.basicConfig(level=level.upper(), handlers=[handler])
     # faust and aiokafka log every rebalance step at INFO.
     for noisy in ("aiokafka", "faust", "mode"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
@@ -134,6 +137,7 @@ def event_service_app(
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
     app.include_router(ops_router(checks))
+    observe_http(app, runtime.publisher.source)
     return app
 
 
@@ -143,6 +147,6 @@ S = TypeVar("S", bound=ServiceSettings)
 def run_service(service: str, settings_class: type[S], create_app: Callable[[S], FastAPI]) -> None:
     """What every `python -m helpdesk_<service>` does: settings from the environment, logging, tracing, serve."""
     settings = settings_class()
-    configure_logging(service, settings.log_level)
-    configure_tracing(service)
+    configure_logging(service, settings.log_level, LogSettings().log_format)
+    configure_tracing(service)  # OTEL_* variables; a bad one stops the service here
     serve(create_app(settings), settings)

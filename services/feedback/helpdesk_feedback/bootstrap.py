@@ -16,6 +16,7 @@ from helpdesk_events import (
     TicketUnassigned,
     Topic,
 )
+from helpdesk_events.http_observability import observe_http
 from helpdesk_events.runtime import EventRuntime
 from helpdesk_events.service import install_error_handlers, mongo_client, ops_router, ping_mongo
 from helpdesk_events.timer import Every, timer_lifespan
@@ -89,4 +90,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(survey_router)
     app.include_router(summary_router)
     app.include_router(ops_router({"kafka": runtime.publisher.check, "mongodb": lambda: ping_mongo(mongo)}))
+    observe_http(app, SERVICE)
     return app

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from helpdesk_events import CustomerErased, Topic
+from helpdesk_events.http_observability import observe_http
 from helpdesk_events.runtime import EventRuntime
 from helpdesk_events.service import install_error_handlers, mongo_client, ops_router, ping_mongo
 from helpdesk_intake import agent_actions, api, customer_api, follow_ups, slack_interactions
@@ -122,6 +123,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(
         ops_router({"kafka": kafka.check, "mongodb": lambda: ping_mongo(mongo), "redis": desk.check_redis})
     )
+    observe_http(app, SERVICE)
     return app
 
 

@@ -8,8 +8,9 @@ import uuid
 
 from opentelemetry import trace
 from opentelemetry.context import Context
+from prometheus_client import Counter
 
-from helpdesk_events import Envelope, EventPayload
+from helpdesk_events import Envelope, EventPayload, TicketCreated
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_intake.customers import CustomerDirectory
 from helpdesk_intake.handlers import ReadModelProjector
@@ -20,6 +21,11 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("helpdesk_intake")
 
 _CREATED_EVENT_IDS = uuid.UUID("6c1d1f0e-4a59-4c38-9d4e-2f7b1f2f8a11")  # namespace of ticket.created ids
+
+TICKETS_CREATED = Counter(
+    "helpdesk_intake_tickets_created_total", "Tickets opened (ticket.created acknowledged by Kafka), by channel.",
+    ["channel"],
+)
 
 
 class NotAcknowledged(Exception):
@@ -110,6 +116,8 @@ class TicketIntake:
         envelope = await publish_acknowledged(
             self._publisher, payload, timeout=timeout, error=TicketNotRecorded, ticket_id=ticket_id, event_id=event_id
         )
+        if isinstance(payload, TicketCreated):
+            TICKETS_CREATED.labels(payload.channel.value).inc()
 
         # Read-your-writes: the caller's next GET should see the event without waiting for our
         # consumer. The consumer applies the same event again later, harmlessly.

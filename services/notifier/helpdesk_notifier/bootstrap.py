@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from helpdesk_events import CustomerErased, TicketCreated, Topic
+from helpdesk_events.http_observability import observe_http
 from helpdesk_events.runtime import EventRuntime
 from helpdesk_events.service import (
     ReadinessCheck,
@@ -158,4 +159,5 @@ def create_app(
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(ops_router(checks))
+    observe_http(app, SERVICE)
     return app

@@ -11,6 +11,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 import aiohttp
+from opentelemetry import trace
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
@@ -21,6 +22,8 @@ from helpdesk_notifier.retry import http_failure
 # How far back `find_posted` reads a conversation: an interrupted post is recent, so a few pages do.
 HISTORY_PAGE_SIZE = 200
 HISTORY_MAX_PAGES = 5
+
+tracer = trace.get_tracer("helpdesk_notifier")
 
 
 class SlackChatClient:
@@ -119,17 +122,22 @@ async def _call(method: str, request: Awaitable[AsyncSlackResponse]) -> AsyncSla
     the other calls name themselves, so a failed update or history read says which it was.
     """
     where = "Slack" if method == "chat.postMessage" else f"Slack {method}"
-    try:
-        return await request
-    except SlackApiError as error:
-        status = error.response.status_code
-        detail = _slack_error(error)
-        if status == 200:  # ok=false: Slack refused the call itself (bad channel, token, blocks)
-            raise PermanentDeliveryError(f"Slack refused {method}: {detail}") from error
-        retry_after = error.response.headers.get("Retry-After")
-        raise http_failure(status, f"{where}: {detail}", retry_after) from error
-    except (aiohttp.ClientError, OSError) as error:  # OSError covers timeouts and refused connections
-        raise TransientDeliveryError(f"{where} unreachable: {error!r}") from error
+    # A client span under the handler's: the ticket's trace ends at the Slack call, failures marked.
+    with tracer.start_as_current_span(
+        f"slack {method}", kind=trace.SpanKind.CLIENT, attributes={"rpc.system": "slack", "rpc.method": method}
+    ) as span:
+        try:
+            return await request
+        except SlackApiError as error:
+            status = error.response.status_code
+            span.set_attribute("http.response.status_code", status)
+            detail = _slack_error(error)
+            if status == 200:  # ok=false: Slack refused the call itself (bad channel, token, blocks)
+                raise PermanentDeliveryError(f"Slack refused {method}: {detail}") from error
+            retry_after = error.response.headers.get("Retry-After")
+            raise http_failure(status, f"{where}: {detail}", retry_after) from error
+        except (aiohttp.ClientError, OSError) as error:  # OSError covers timeouts and refused connections
+            raise TransientDeliveryError(f"{where} unreachable: {error!r}") from error
 
 
 def _is_user_id(channel: str) -> bool:

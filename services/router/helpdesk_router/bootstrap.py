@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from helpdesk_events.http_observability import observe_http
 from helpdesk_events.runtime import EventRuntime
 from helpdesk_events.service import mongo_client, ops_router, ping_mongo
 from helpdesk_router import api, rules_api
@@ -86,4 +87,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(rules_api.router)
     app.include_router(queue_router)
     app.include_router(ops_router({"kafka": runtime.publisher.check, "mongodb": lambda: ping_mongo(mongo)}))
+    observe_http(app, SERVICE)
     return app

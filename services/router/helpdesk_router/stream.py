@@ -17,12 +17,15 @@ from typing import Any
 import faust
 
 from helpdesk_events import Topic
-from helpdesk_events.consumer import ConsumedRecord, EventDispatcher
+from helpdesk_events.consumer import ConsumedRecord, EventDispatcher, LagReporter
 from helpdesk_router.assignment import SERVICE
 from helpdesk_router.faust_transport import RouterApp
 from helpdesk_router.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# How often the router reports its consumer lag (faust fetches on its own; the gauge follows it).
+LAG_EVERY_SECONDS = 1.0
 
 Sweep = Callable[[], Awaitable[None]]
 
@@ -91,6 +94,7 @@ class TicketStream:
         self._app: faust.App | None = None
         self._started = False
         self._datadir: tempfile.TemporaryDirectory[str] | None = None
+        self._lag = LagReporter(SERVICE)
 
     @property
     def app(self) -> faust.App | None:
@@ -126,6 +130,7 @@ class TicketStream:
         app.agent(tickets, name="router.tickets")(self._consume)
         if self._sweep is not None and self._settings.router_sweep_seconds > 0:
             app.timer(self._settings.router_sweep_seconds, name="router.sweep")(self._run_sweep)
+        app.timer(LAG_EVERY_SECONDS, name="router.lag")(self._report_lag)
         self._app = app
         return app
 
@@ -139,6 +144,7 @@ class TicketStream:
         if app is not None and self._started:
             self._started = False
             await app.stop()
+        self._lag.clear()
         if self._datadir is not None:
             self._datadir.cleanup()
             self._datadir = None
@@ -153,6 +159,10 @@ class TicketStream:
                 self._dispatcher.dispatch, consumed_record(event.message), first_wait=self._first_retry_wait
             )
             await manual.ack(event)
+
+    async def _report_lag(self) -> None:
+        if self._app is not None:
+            await self._lag.report(self._app.consumer)
 
     async def _run_sweep(self) -> None:
         assert self._sweep is not None

@@ -20,6 +20,7 @@ from helpdesk_events import (
     Topic,
 )
 from helpdesk_events.consumer import Handler
+from helpdesk_events.http_observability import observe_http
 from helpdesk_events.runtime import EventRuntime
 from helpdesk_events.service import install_error_handlers, mongo_client, ops_router, ping_mongo
 from helpdesk_events.timer import Every, timer_lifespan
@@ -137,4 +138,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(policies_router)
     app.include_router(reports_router)
     app.include_router(ops_router({"kafka": runtime.publisher.check, "mongodb": lambda: ping_mongo(mongo)}))
+    observe_http(app, SERVICE)
     return app

@@ -22,10 +22,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from prometheus_client import Counter
+
 from helpdesk_events import (
     Envelope,
     Priority,
     SlaBreached,
+    SlaWarning,
     TicketCreated,
     TicketMessageAdded,
     TicketPriorityChanged,
@@ -47,6 +50,12 @@ _ONE_STEP_UP = {Priority.LOW: Priority.NORMAL, Priority.NORMAL: Priority.HIGH, P
 SERVICE = "sla"
 _EVENT_IDS = uuid.UUID("0d7c2f9e-5b1a-4c8e-9f3d-6a2b1e4c7d90")
 _SAVE_ATTEMPTS = 5
+
+# Counted when decided, by the guarded write that stores them: an event told again never counts twice.
+SLA_WARNINGS = Counter("helpdesk_sla_clock_warnings_total", "SLA warnings decided, by metric and policy.",
+                       ["metric", "policy"])  # fmt: skip
+SLA_BREACHES = Counter("helpdesk_sla_clock_breaches_total", "SLA breaches decided, by metric and policy.",
+                       ["metric", "policy"])  # fmt: skip
 
 # A change to a ticket's clocks: (clocks, config in force, moment, ticket context) -> the same three, and events.
 Step = Callable[[sla.TicketClocks | None, SlaConfig, datetime, dict], tuple[sla.TicketClocks | None, list, dict]]
@@ -213,6 +222,7 @@ class SlaDesk:
             saved = await self._book.save(record, clocks, applied=applied, outbox=outbox, wakeup=wakeup,
                                           context=context)  # fmt: skip
             if saved is not None:
+                _count_alerts(told)
                 await self._tell(saved)
                 return
         raise ConcurrentClockUpdate(ticket_id)
@@ -243,6 +253,13 @@ class SlaDesk:
     def _chosen(clocks: sla.TicketClocks, config: SlaConfig, context: dict) -> ChosenPolicy | None:
         return config.choose(clocks.priority, customer_tier=context.get("customer_tier"),
                              channel=context.get("channel"), named=clocks.policy_name)  # fmt: skip
+
+
+def _count_alerts(told: list) -> None:
+    for event in told:
+        if isinstance(event, (SlaWarning, SlaBreached)):
+            counter = SLA_WARNINGS if isinstance(event, SlaWarning) else SLA_BREACHES
+            counter.labels(event.metric.value, event.policy).inc()
 
 
 def _retarget(clocks, config, context, priority, *, named, at):  # type: ignore[no-untyped-def]

@@ -12,13 +12,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 
-from helpdesk_events import Channel, Priority
+from helpdesk_events import Channel, Priority, Topic, TopicNames
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_router.assignment import Ticket, why_nobody_fits
 from helpdesk_router.settings import Settings
 from helpdesk_router.store import MongoRoster
 from tests.integration.router.helpers import agent, assigned, new_ticket, put_agent, running_router
 from tests.support.kafka import EventTap
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -174,6 +175,16 @@ async def test_the_queue_shows_what_waits_in_order_how_much_and_why_now(
             (("agent_id", "ada"),): 1,
             (("agent_id", "olga"),): 3,
         }
+
+        # The lag of the ticket stream per partition is reported, and nothing is left behind by now.
+        tickets_topic = TopicNames(settings.kafka_topic_prefix).name(Topic.TICKETS)
+
+        async def caught_up() -> bool:
+            lags = gauges((await client.get("/metrics")).text, "helpdesk_consumer_lag")
+            ours = [value for labels, value in lags.items() if ("topic", tickets_topic) in labels]
+            return bool(ours) and all(value == 0 for value in ours)
+
+        await until(caught_up, 20, "the router's consumer lag at 0", "router (in-process)")
 
         # The roster changes under the waiting tickets: their reasons follow it, not what was said then.
         await put_agent(

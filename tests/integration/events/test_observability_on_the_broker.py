@@ -1,0 +1,201 @@
+"""Observability on the real servers: one trace per ticket journey across services, and consumer lag."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanKind
+from prometheus_client import REGISTRY
+
+from devtools.fake_slack import FakeSlack
+from devtools.servers import SmtpCapture
+from helpdesk_events import Envelope, TicketStatusChanged, Topic
+from helpdesk_events.consumer import EventConsumer, EventDispatcher
+from helpdesk_events.kafka import ensure_topics
+from helpdesk_events.publisher import EventPublisher
+from helpdesk_events.settings import ServiceSettings
+from helpdesk_intake.bootstrap import create_app as create_intake
+from helpdesk_notifier.bootstrap import create_app as create_notifier
+from helpdesk_notifier.settings import Settings as NotifierSettings
+from helpdesk_router.bootstrap import create_app as create_router
+from helpdesk_router.settings import Settings as RouterSettings
+from tests.conftest import SLACK_TEST_TOKEN
+from tests.integration.intake.helpers import FORM, intake_settings
+from tests.support.apps import drop_database, running_app, settings_for_test
+from tests.unit.events.span_capture import ancestors, captured_spans
+
+pytestmark = pytest.mark.integration
+
+
+def lag_samples(service: str) -> dict[str, float]:
+    """helpdesk_consumer_lag of `service`, per partition."""
+    return {
+        sample.labels["partition"]: sample.value
+        for family in REGISTRY.collect()
+        if family.name == "helpdesk_consumer_lag"
+        for sample in family.samples
+        if sample.labels["service"] == service
+    }
+
+
+async def test_consumer_lag_is_what_a_partition_holds_beyond_the_consumer_s_position(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    service = f"lag-{uuid.uuid4().hex[:8]}"
+    settings = ServiceSettings(
+        kafka_bootstrap_servers=kafka_bootstrap, kafka_topic_prefix=topic_prefix, kafka_topic_partitions=3,
+        kafka_session_timeout_ms=3000, kafka_heartbeat_interval_ms=500, kafka_fetch_max_wait_ms=50,
+    )  # fmt: skip
+    kafka = settings.kafka(service)
+    await ensure_topics(kafka)
+    publisher = EventPublisher(kafka, source="intake")
+    await publisher.start()
+    try:  # five events of one ticket, so one partition, all on the broker before the consumer starts
+        for to in ("open", "pending", "open", "solved", "closed"):
+            await publisher.emit(TicketStatusChanged(from_status=None, to_status=to, changed_by="t"), ticket_id="T-lag")
+    finally:
+        await publisher.stop()
+
+    handled: list[str] = []
+    second_started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def handle(envelope: Envelope) -> None:
+        handled.append(envelope.payload.to_status)
+        if len(handled) == 2:
+            second_started.set()
+            await release.wait()
+
+    dispatcher = EventDispatcher(
+        service=service, group_id=f"{topic_prefix}lag", handlers={TicketStatusChanged: handle},
+        dead_letters=publisher, dead_letter_topic=kafka.topics.name(Topic.DEAD_LETTER),
+    )  # fmt: skip
+    # One record per batch: the lag is reported after each, before the next is handed out.
+    consumer = EventConsumer(
+        kafka, group_id=f"{topic_prefix}lag", topics=[Topic.TICKETS], dispatcher=dispatcher, batch_size=1,
+        service=service,
+    )  # fmt: skip
+    await consumer.start()
+    try:
+        await asyncio.wait_for(second_started.wait(), 30)
+        while_blocked = lag_samples(service)
+        release.set()
+        async with asyncio.timeout(30):  # bounds the wait for the last report; asserts nothing by itself
+            while len(handled) < 5 or any(lag_samples(service).values()):
+                await asyncio.sleep(0.05)
+        caught_up = lag_samples(service)
+    finally:
+        release.set()
+        await consumer.stop()
+
+    # Highwater 5, position 1 after the first batch: four records still to process on that partition.
+    assert [lag for lag in while_blocked.values() if lag] == [4]  # the other partitions hold nothing
+    assert caught_up and set(caught_up.values()) == {0}
+    assert handled == ["open", "pending", "open", "solved", "closed"]
+    assert lag_samples(service) == {}  # stopped: no stale series
+
+
+@pytest.fixture
+async def databases(mongodb_url: str, mongo_db_prefix: str) -> AsyncIterator[None]:
+    yield
+    for service in ("intake", "router", "notifier"):
+        await drop_database(mongodb_url, f"{mongo_db_prefix}{service}")
+
+
+async def until_delivered(notifier: httpx.AsyncClient, ticket_id: str) -> list[dict]:
+    """The ticket's deliveries once the Slack message and the email are both sent (bounded wait)."""
+    async with asyncio.timeout(45):
+        while True:
+            response = await notifier.get("/v1/deliveries", params={"ticket_id": ticket_id})
+            deliveries = response.json()["deliveries"] if response.status_code == 200 else []
+            if {(d["channel"], d["status"]) for d in deliveries} >= {("slack", "sent"), ("email", "sent")}:
+                return deliveries
+            await asyncio.sleep(0.1)
+
+
+def one(spans: list[ReadableSpan], name: str, service: str | None = None) -> ReadableSpan:
+    found = [s for s in spans if s.name == name and (service is None or s.attributes.get("helpdesk.service") == service)]
+    assert len(found) == 1, f"{name} ({service}): {[s.name for s in spans]}"
+    return found[0]
+
+
+async def test_one_ticket_journey_is_one_trace_from_the_http_request_down_to_slack_and_smtp(
+    kafka_bootstrap: str,
+    mongodb_url: str,
+    redis_url: str,
+    topic_prefix: str,
+    mongo_db_prefix: str,
+    smtp_capture: SmtpCapture,
+    fake_slack: FakeSlack,
+    databases: None,
+) -> None:
+    common = {"kafka_bootstrap": kafka_bootstrap, "mongodb_url": mongodb_url, "topic_prefix": topic_prefix,
+              "mongo_db_prefix": mongo_db_prefix}  # fmt: skip
+    intake = intake_settings(kafka_bootstrap, mongodb_url, topic_prefix, mongo_db_prefix, redis_url=redis_url)
+    router = settings_for_test(RouterSettings, "router", router_consumer_group=f"{topic_prefix}router", **common)
+    notifier = settings_for_test(
+        NotifierSettings, "notifier", redis_url=redis_url, smtp_host=smtp_capture.host, smtp_port=smtp_capture.port,
+        email_from="Support <support@helpdesk.test>", email_domain="helpdesk.test",
+        slack_bot_token=SLACK_TEST_TOKEN, slack_api_url=fake_slack.url, **common,
+    )  # fmt: skip
+    await ensure_topics(router.kafka("trace-tests"))  # faust reads, never creates, the tickets topic
+    slack_user = f"U{uuid.uuid4().hex[:10].upper()}"
+
+    with captured_spans() as exporter:
+        async with (
+            running_app(create_router(router), base_url="http://router", startup_timeout=30) as router_http,
+            running_app(create_notifier(notifier), base_url="http://notifier", startup_timeout=30) as notifier_http,
+            running_app(create_intake(intake), base_url="http://intake", startup_timeout=30) as intake_http,
+        ):
+            agent = {"name": "Ada", "email": "ada@example.com", "slack_user_id": slack_user, "skills": [],
+                     "capacity": 5, "status": "online"}  # fmt: skip
+            assert (await router_http.put("/v1/agents/ada", json=agent)).status_code == 201
+            created = await intake_http.post("/v1/tickets", json=FORM)
+            assert created.status_code == 201, created.text
+            ticket_id = created.json()["ticket_id"]
+            await until_delivered(notifier_http, ticket_id)
+        spans = list(exporter.get_finished_spans())
+
+    request = one(spans, "POST /v1/tickets", "intake")
+    journey = [s for s in spans if s.context.trace_id == request.context.trace_id]
+
+    def descends_from_request(span: ReadableSpan) -> bool:
+        return request in ancestors(span, journey)
+
+    # intake: the HTTP request's span is the root; intake's own span and its publish hang under it.
+    assert request.kind is SpanKind.SERVER and request.parent is None
+    published = one(journey, "publish ticket.created", "intake")
+    assert published.kind is SpanKind.PRODUCER and descends_from_request(published)
+    assert published.attributes["helpdesk.ticket_id"] == ticket_id
+
+    # router: its consumer span is the child of intake's producer span, through traceparent on Kafka.
+    triage = one(journey, "handle ticket.created", "router")
+    assert triage.kind is SpanKind.CONSUMER and triage.parent.span_id == published.context.span_id
+    assert triage.attributes["helpdesk.ticket_id"] == ticket_id
+    assigned = one(journey, "publish ticket.assigned", "router")
+    assert triage in ancestors(assigned, journey)
+
+    # notifier: the assignment's consumer span under the router's producer span, the Slack call under it.
+    told = one(journey, "handle ticket.assigned", "notifier")
+    assert told.kind is SpanKind.CONSUMER and told.parent.span_id == assigned.context.span_id
+    slack = [s for s in journey if s.name == "slack chat.postMessage"]
+    assert slack and all(s.kind is SpanKind.CLIENT and told in ancestors(s, journey) for s in slack)
+
+    # ... and the acknowledgement email, sent on intake's ticket.created, under that event's consumer span.
+    acknowledged = one(journey, "handle ticket.created", "notifier")
+    assert acknowledged.parent.span_id == published.context.span_id
+    smtp = one(journey, "smtp send")
+    assert smtp.kind is SpanKind.CLIENT and acknowledged in ancestors(smtp, journey)
+
+    # Every span of the journey descends from the request: one trace, no orphans.
+    assert all(descends_from_request(s) for s in journey if s is not request)
+
+    # The same request in the HTTP metrics, under its route template and status.
+    assert REGISTRY.get_sample_value(
+        "helpdesk_http_requests_total", {"service": "intake", "method": "POST", "route": "/v1/tickets", "status": "201"}
+    )
