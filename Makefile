@@ -9,7 +9,7 @@ PACKAGES := libs/events $(patsubst %/pyproject.toml,%,$(sort $(wildcard services
 MANIFESTS := $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.txt constraints.txt
 PYTEST_ARGS ?=
 
-.PHONY: help venv browser up down test test-unit test-integration test-e2e docs docs-check bench clean
+.PHONY: help venv browser up down test test-unit test-integration test-e2e docs docs-check bench bench-bad-input clean
 
 help:
 	@echo "make up      set up and run the whole platform on embedded servers (Ctrl-C or make down stops it)"
@@ -57,6 +57,10 @@ docs-check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Only the bad-input section of `make bench`: valid and malformed requests to every intake endpoint.
+bench-bad-input: $(STAMP)
+	$(BIN)/python -m bench --only bad-input
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .hypothesis

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.hops import cpu_seconds
 from devtools.platform import ServiceProcess
 from devtools.servers import free_port
 from helpdesk_events import Requester, TicketCreated, Topic, TopicNames
@@ -222,17 +222,6 @@ class Answers:
                     self.event_ids.add(document["id"])  # replays re-emit the same id
                     seen = self.assigned if event_type == "ticket.assigned" else self.queued
                     seen.setdefault(ticket_id, now)
-
-
-def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
-    found = {}
-    for name, pid in pids.items():
-        try:
-            times = psutil.Process(pid).cpu_times()
-        except psutil.Error:
-            continue
-        found[name] = times.user + times.system + times.children_user + times.children_system
-    return found
 
 
 async def router_bench(
