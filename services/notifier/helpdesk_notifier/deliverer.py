@@ -42,7 +42,7 @@ from helpdesk_notifier.deliveries import (
 from helpdesk_notifier.delivery_guard import RedisDeliveryGuard
 from helpdesk_notifier.delivery_store import MongoDeliveryStore
 from helpdesk_notifier.ports import DeliveryError, Receipt
-from helpdesk_notifier.retry import GiveUp, RetryPolicy
+from helpdesk_notifier.retry import GiveUp, Retry, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -108,17 +108,18 @@ class Deliverer:
         return record
 
     async def _attempt(self, record: Delivery, send: Send) -> Delivery:
-        for attempt in range(1, self._policy.max_attempts + 1):
+        tally = _Tally(self._policy)
+        while True:
             record = await self._store.start_attempt(record.key)
             try:
                 receipt = await send(record)
             except DeliveryError as error:
-                decision = self._policy.after_failure(attempt, error, self._rand)
+                decision = tally.after(error, self._rand)
                 if isinstance(decision, GiveUp):
                     await self._give_up(record, decision.reason)
                 await self._store.attempt_failed(record.key, str(error))
                 log.warning("delivery %s attempt %d failed (%s); next in %.2f s",
-                            record.key, attempt, error, decision.delay)  # fmt: skip
+                            record.key, record.attempts, error, decision.delay)  # fmt: skip
                 await self._sleep(decision.delay)
             else:
                 status = DeliveryStatus.RECORDED if receipt.recorded_only else DeliveryStatus.SENT
@@ -126,7 +127,6 @@ class Deliverer:
                     record.key, status, external_id=receipt.external_id, conversation=receipt.conversation
                 )
                 return await self._announce(record, sent_event(record))
-        raise AssertionError("unreachable: the policy gives up at max_attempts")
 
     async def _look_for_post(self, record: Delivery) -> Delivery | None:
         """Settle an interrupted Slack post from what the conversation shows: the settled record when
@@ -134,11 +134,12 @@ class Deliverer:
         when it cannot be done, the delivery fails rather than risk a second message."""
         if self._find_posted is None:
             await self._give_up(record, INTERRUPTED_SLACK_POST)
-        for attempt in range(1, self._policy.max_attempts + 1):
+        tally = _Tally(self._policy)
+        while True:
             try:
                 receipt = await self._find_posted(record)
             except DeliveryError as error:
-                decision = self._policy.after_failure(attempt, error, self._rand)
+                decision = tally.after(error, self._rand)
                 if isinstance(decision, GiveUp):
                     reason = f"{INTERRUPTED_SLACK_POST}; could not look for it: {decision.reason}"
                     await self._give_up(record, reason)
@@ -158,7 +159,6 @@ class Deliverer:
                 conversation=receipt.conversation,
             )
             return await self._announce(record, sent_event(record))
-        raise AssertionError("unreachable: the policy gives up at max_attempts")
 
     async def _announce(self, record: Delivery, payload: NotificationSent | NotificationFailed) -> Delivery:
         event_id = notification_event_id(record.key, payload.event_type)
@@ -170,3 +170,19 @@ class Deliverer:
         await self._announce(record, failed_event(record))
         log.error("delivery %s failed after %d attempts: %s", record.key, record.attempts, error)
         raise DeadLetter(f"delivery {record.key} failed: {error}")
+
+
+class _Tally:
+    """The failures and the rate-limited answers of one delivery so far, counted apart (see retry.py)."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._policy = policy
+        self._failures = 0
+        self._rate_limited = 0
+
+    def after(self, error: DeliveryError, rand: Callable[[], float]) -> Retry | GiveUp:
+        if self._policy.is_rate_limit(error):
+            self._rate_limited += 1
+        else:
+            self._failures += 1
+        return self._policy.after_failure(self._failures, error, rand, rate_limited=self._rate_limited)

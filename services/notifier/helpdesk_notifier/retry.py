@@ -4,6 +4,10 @@ Waits grow exponentially (base * 2^(attempt-1), capped at `max_delay`) with "equ
 the step is fixed and half is random, so many deliveries failing together do not retry together,
 yet every retry waits at least half its step. A rate limit's `Retry-After` is honoured exactly,
 even above `max_delay`: retrying sooner only earns another 429.
+
+A rate-limited answer with `Retry-After` is not a failure of the delivery: Slack said when to come
+back. It does not use up one of `max_attempts` (a burst of 429s would otherwise exhaust them and
+lose the message); `max_rate_limited` bounds those waits on their own.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ class RetryPolicy:
     max_attempts: int = 10
     base_delay: float = 1.0
     max_delay: float = 30.0
+    max_rate_limited: int = 60
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -43,16 +48,24 @@ class RetryPolicy:
         return step / 2 + rand() * step / 2
 
     def after_failure(
-        self, attempt: int, error: DeliveryError, rand: Callable[[], float] = random.random
+        self, attempt: int, error: DeliveryError, rand: Callable[[], float] = random.random, *, rate_limited: int = 0
     ) -> Retry | GiveUp:
-        """What to do once attempt number `attempt` (1-based) failed with `error`."""
+        """What to do once failed attempt number `attempt` (1-based, rate-limited answers not counted)
+        failed with `error`, or once the `rate_limited`-th rate-limited answer came (`error` then has
+        `retry_after`)."""
         if not error.retryable:
             return GiveUp(f"permanent error: {error}")
+        if error.retry_after is not None:
+            if rate_limited > self.max_rate_limited:
+                return GiveUp(f"still rate limited after {rate_limited} waits: {error}")
+            return Retry(max(0.0, error.retry_after))
         if attempt >= self.max_attempts:
             return GiveUp(f"gave up after {attempt} attempts: {error}")
-        if error.retry_after is not None:
-            return Retry(max(0.0, error.retry_after))
         return Retry(self.backoff(attempt, rand))
+
+    def is_rate_limit(self, error: DeliveryError) -> bool:
+        """An answer that says when to come back (`Retry-After`): counted apart from failures."""
+        return error.retryable and error.retry_after is not None
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -346,3 +346,27 @@ async def test_a_settled_delivery_is_neither_looked_for_nor_sent_again() -> None
     await deliverer(store, publisher, slack).deliver(request_of(done), slack.post)
 
     assert (slack.looked_up, slack.posted, publisher.emitted) == ([], [], [])
+
+
+async def test_a_burst_of_429s_longer_than_the_attempts_delays_the_post_but_loses_nothing() -> None:
+    new = record(DeliveryChannel.SLACK, kind=DeliveryKind.ASSIGNMENT, content=POST)
+    store, publisher = MemoryStore(), Announcements()
+    refusals = [TransientDeliveryError("HTTP 429: ratelimited", retry_after=1) for _ in range(7)]
+    waits: list[float] = []
+
+    async def post(delivery: Delivery) -> Receipt:
+        if refusals:
+            raise refusals.pop(0)
+        return Receipt(external_id="1700000000.000003", conversation="D0AGENT")
+
+    async def wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    policy = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=1.0)
+    sender = Deliverer(store=store, guard=AlwaysHeld(), publisher=publisher, policy=policy,  # type: ignore[arg-type]
+                       sleep=wait, rand=lambda: 0.0)  # fmt: skip
+    delivered = await sender.deliver(request_of(new), post)
+
+    assert delivered.status is DeliveryStatus.SENT and delivered.attempts == 8  # 7 refused, then sent
+    assert waits == [1.0] * 7  # each Retry-After honoured
+    assert [type(e) for e in publisher.emitted] == [NotificationSent]

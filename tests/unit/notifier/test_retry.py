@@ -99,3 +99,18 @@ def test_the_default_settings_ride_out_a_minute_long_outage() -> None:
     assert all(isinstance(decision, Retry) for decision in shortest_waits)
     assert sum(decision.delay for decision in shortest_waits) > 60
     assert isinstance(policy.after_failure(policy.max_attempts, outage), GiveUp)
+
+
+def test_rate_limited_answers_do_not_use_up_the_attempts_but_are_bounded_on_their_own() -> None:
+    policy = RetryPolicy(max_attempts=3, max_rate_limited=40)
+    limited = TransientDeliveryError("HTTP 429", retry_after=1)
+    # A burst of 429s longer than max_attempts: each one waits as told, none gives up.
+    waits = [policy.after_failure(1, limited, rate_limited=count) for count in range(1, 41)]
+    assert waits == [Retry(1.0)] * 40
+    assert policy.is_rate_limit(limited) and not policy.is_rate_limit(TransientDeliveryError("HTTP 503"))
+    # Failures still count as before whatever the 429s were, and the 429s have a bound of their own.
+    assert isinstance(policy.after_failure(3, TransientDeliveryError("HTTP 503"), rate_limited=40), GiveUp)
+    beyond = policy.after_failure(1, limited, rate_limited=41)
+    assert isinstance(beyond, GiveUp) and "still rate limited after 41 waits" in beyond.reason
+    # A 429 without Retry-After says nothing of when: it is an ordinary failure.
+    assert not policy.is_rate_limit(TransientDeliveryError("HTTP 429"))
