@@ -1,0 +1,136 @@
+"""The verdicts of the fault suite, pure: what was observed in, what went wrong out.
+
+Kept free of I/O so the rules (what counts as lost, as duplicated, as recovered) are unit tested on
+their own; chaos/__main__.py gathers the observations from the broker, the fakes and intake's API.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+# Who reads what: a poison record on a topic must reach the dead-letter topic once per group reading it.
+# Kept by hand from the services' bootstrap modules (the embedded broker does not list groups' topics).
+CONSUMER_GROUPS_OF_TOPIC: dict[str, frozenset[str]] = {
+    "tickets": frozenset({"router", "intake-read-model", "feedback", "sla", "notifier"}),
+    "customers": frozenset({"intake-read-model", "feedback", "notifier"}),
+    "sla": frozenset({"intake-read-model", "sla", "notifier"}),
+    "feedback": frozenset({"intake-read-model", "notifier"}),
+    "notifications": frozenset({"intake-read-model"}),
+    "agents": frozenset(),
+}
+
+
+@dataclass
+class Observed:
+    """What one fault's tickets left behind, by ticket id."""
+
+    accepted: set[str]
+    # Agents each ticket was told it went to (ticket.assigned, distinct event ids), and how many such events.
+    agents_told: dict[str, set[str]] = field(default_factory=dict)
+    assigned_events: Counter[str] = field(default_factory=Counter)
+    read_model_assignee: dict[str, str | None] = field(default_factory=dict)
+    ack_emails: Counter[str] = field(default_factory=Counter)
+    expects_email: set[str] = field(default_factory=set)  # a social ticket has no address to acknowledge
+    slack_assignment_posts: Counter[str] = field(default_factory=Counter)
+    # (ticket id, metric) -> distinct sla.started event ids
+    sla_started: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # Metrics every ticket's policy starts; empty: at least one clock, whichever.
+    sla_metrics_expected: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    tickets: int
+    lost: dict[str, list[str]]
+    duplicated: dict[str, list[str]]
+
+    @property
+    def lost_count(self) -> int:
+        return len({ticket for tickets in self.lost.values() for ticket in tickets})
+
+    @property
+    def duplicated_count(self) -> int:
+        return len({ticket for tickets in self.duplicated.values() for ticket in tickets})
+
+    @property
+    def clean(self) -> bool:
+        return self.lost_count == 0 and self.duplicated_count == 0
+
+
+def judge(seen: Observed) -> Verdict:
+    """Lost: an accepted ticket missing a step (not in the read model, unassigned, no email or Slack message,
+    an SLA clock never started). Duplicated: a step done more than once for one ticket."""
+    started_any = {ticket for (ticket, _metric), count in seen.sla_started.items() if count}
+    lost: dict[str, list[str]] = {
+        "not_in_read_model": [t for t in seen.accepted if t not in seen.read_model_assignee],
+        "read_model_unassigned": [t for t in seen.accepted if seen.read_model_assignee.get(t, "") is None],
+        "never_assigned": [t for t in seen.accepted if not seen.agents_told.get(t)],
+        "no_ack_email": [t for t in seen.accepted & seen.expects_email if seen.ack_emails[t] == 0],
+        "no_slack_message": [t for t in seen.accepted if seen.slack_assignment_posts[t] == 0],
+        "sla_clock_not_started": [
+            t
+            for t in seen.accepted
+            if t not in started_any or any(seen.sla_started[(t, m)] == 0 for m in seen.sla_metrics_expected)
+        ],
+    }
+    duplicated: dict[str, list[str]] = {
+        "several_agents": [t for t in seen.accepted if len(seen.agents_told.get(t, ())) > 1],
+        "assigned_twice": [t for t in seen.accepted if seen.assigned_events[t] > 1],
+        "read_model_disagrees": [
+            t
+            for t in seen.accepted
+            if seen.read_model_assignee.get(t)
+            and seen.agents_told.get(t)
+            and {seen.read_model_assignee[t]} != seen.agents_told[t]
+        ],
+        "ack_email_twice": [t for t in seen.accepted if seen.ack_emails[t] > 1],
+        "slack_message_twice": [t for t in seen.accepted if seen.slack_assignment_posts[t] > 1],
+        "sla_clock_started_twice": sorted(
+            {t for (t, _m), n in seen.sla_started.items() if n > 1 and t in seen.accepted}
+        ),
+    }
+    return Verdict(
+        tickets=len(seen.accepted),
+        lost={k: sorted(v) for k, v in lost.items() if v},
+        duplicated={k: sorted(v) for k, v in duplicated.items() if v},
+    )
+
+
+def dead_letter_gaps(
+    poisoned: dict[str, str], dead_lettered: Counter[tuple[str, str]]
+) -> dict[str, list[str]]:
+    """poisoned: record key -> topic (short name); dead_lettered: (record key, consumer group) -> copies.
+
+    Each poison record must sit in the dead-letter topic exactly once per group reading its topic."""
+    missing, extra = [], []
+    for key, topic in poisoned.items():
+        groups = CONSUMER_GROUPS_OF_TOPIC.get(topic, frozenset())
+        for group in sorted(groups):
+            copies = dead_lettered[(key, group)]
+            if copies == 0:
+                missing.append(f"{topic}/{group}")
+            elif copies > 1:
+                extra.append(f"{topic}/{group} x{copies}")
+        for (other_key, group), copies in dead_lettered.items():
+            if other_key == key and group not in groups:
+                extra.append(f"{topic}/{group} (not a reader) x{copies}")
+    return {"missing": missing, "extra": extra}
+
+
+def recovery_seconds(fault_at: float, flowing_at: list[float]) -> float | None:
+    """From the fault to the first output of the faulted hop after it (None: it never flowed again)."""
+    after = [at for at in flowing_at if at > fault_at]
+    return round(min(after) - fault_at, 2) if after else None
+
+
+def table(rows: list[dict]) -> str:
+    head = f"{'fault':<22} {'tickets':>7} {'lost':>5} {'duplicated':>10} {'recovery s':>10}  notes"
+    lines = [head, "-" * len(head)]
+    for row in rows:
+        recovery = row.get("recovery_seconds")
+        lines.append(
+            f"{row['fault']:<22} {row['tickets']:>7} {row['lost']:>5} {row['duplicated']:>10} "
+            f"{'n/a' if recovery is None else f'{recovery:.1f}':>10}  {row.get('notes', '')}"
+        )
+    return "\n".join(lines)

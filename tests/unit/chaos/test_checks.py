@@ -1,0 +1,136 @@
+"""The fault suite's verdicts: what counts as lost, duplicated, dead-lettered and recovered."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from chaos.checks import Observed, dead_letter_gaps, judge, recovery_seconds, table
+
+
+def healthy(*tickets: str) -> Observed:
+    """Every ticket assigned once to ada, acknowledged once by email and Slack, its clocks started once."""
+    return Observed(
+        accepted=set(tickets),
+        agents_told={t: {"ada"} for t in tickets},
+        assigned_events=Counter({t: 1 for t in tickets}),
+        read_model_assignee={t: "ada" for t in tickets},
+        ack_emails=Counter({t: 1 for t in tickets}),
+        expects_email=set(tickets),
+        slack_assignment_posts=Counter({t: 1 for t in tickets}),
+        sla_started=Counter({(t, m): 1 for t in tickets for m in ("first_reply", "resolution")}),
+    )
+
+
+def test_a_clean_run_has_nothing_lost_or_duplicated() -> None:
+    verdict = judge(healthy("T1", "T2"))
+    assert verdict.clean
+    assert verdict.tickets == 2
+
+
+def test_a_ticket_missing_from_the_read_model_is_lost() -> None:
+    seen = healthy("T1", "T2")
+    del seen.read_model_assignee["T2"]
+    verdict = judge(seen)
+    assert verdict.lost == {"not_in_read_model": ["T2"]}
+    assert verdict.lost_count == 1
+
+
+def test_a_ticket_never_assigned_or_announced_is_lost_once_however_many_steps_it_missed() -> None:
+    seen = healthy("T1")
+    seen.agents_told.clear()
+    seen.slack_assignment_posts.clear()
+    seen.read_model_assignee["T1"] = None
+    verdict = judge(seen)
+    assert set(verdict.lost) == {"never_assigned", "no_slack_message", "read_model_unassigned"}
+    assert verdict.lost_count == 1
+
+
+def test_a_ticket_without_an_address_is_not_owed_an_email_but_may_not_get_two() -> None:
+    seen = healthy("SOCIAL", "DOUBLE")
+    seen.expects_email = set()
+    seen.ack_emails = Counter({"DOUBLE": 2})
+    verdict = judge(seen)
+    assert verdict.lost == {}
+    assert verdict.duplicated == {"ack_email_twice": ["DOUBLE"]}
+
+
+def test_two_agents_or_two_slack_messages_are_duplicates() -> None:
+    seen = healthy("T1", "T2")
+    seen.agents_told["T1"] = {"ada", "grace"}
+    seen.assigned_events["T1"] = 2
+    seen.slack_assignment_posts["T2"] = 2
+    verdict = judge(seen)
+    assert verdict.duplicated["several_agents"] == ["T1"]
+    assert verdict.duplicated["assigned_twice"] == ["T1"]
+    assert verdict.duplicated["slack_message_twice"] == ["T2"]
+    assert verdict.duplicated_count == 2
+
+
+def test_the_read_model_naming_another_agent_than_the_router_is_flagged() -> None:
+    seen = healthy("T1")
+    seen.read_model_assignee["T1"] = "grace"
+    assert judge(seen).duplicated == {"read_model_disagrees": ["T1"]}
+
+
+def test_sla_clocks_never_started_are_lost_and_started_twice_are_duplicated() -> None:
+    seen = healthy("T1", "T2")
+    seen.sla_started = Counter({("T2", "first_reply"): 2})
+    verdict = judge(seen)
+    assert verdict.lost == {"sla_clock_not_started": ["T1"]}
+    assert verdict.duplicated == {"sla_clock_started_twice": ["T2"]}
+
+
+def test_an_expected_metric_missing_counts_even_when_another_clock_started() -> None:
+    seen = healthy("T1")
+    seen.sla_started = Counter({("T1", "first_reply"): 1})
+    seen.sla_metrics_expected = ("first_reply", "resolution")
+    assert judge(seen).lost == {"sla_clock_not_started": ["T1"]}
+
+
+def test_poison_must_be_dead_lettered_once_per_reading_group() -> None:
+    poisoned = {"k-tickets": "tickets", "k-notifications": "notifications", "k-agents": "agents"}
+    dead = Counter(
+        {
+            ("k-tickets", "router"): 1,
+            ("k-tickets", "intake-read-model"): 1,
+            ("k-tickets", "feedback"): 1,
+            ("k-tickets", "sla"): 2,  # one copy too many
+            # notifier's copy of k-tickets missing
+            ("k-notifications", "intake-read-model"): 1,
+            ("k-agents", "router"): 1,  # nobody reads agents: a copy is unexpected
+        }
+    )
+    gaps = dead_letter_gaps(poisoned, dead)
+    assert gaps["missing"] == ["tickets/notifier"]
+    assert "tickets/sla x2" in gaps["extra"]
+    assert "agents/router (not a reader) x1" in gaps["extra"]
+    assert len(gaps["extra"]) == 2
+
+
+def test_every_poison_dead_lettered_once_leaves_no_gap() -> None:
+    dead = Counter({("k", group): 1 for group in ("intake-read-model", "sla", "notifier")})
+    assert dead_letter_gaps({"k": "sla"}, dead) == {"missing": [], "extra": []}
+
+
+def test_recovery_counts_from_the_fault_to_the_first_output_after_it() -> None:
+    assert recovery_seconds(100.0, [90.0, 99.9, 104.5, 103.25]) == 3.25
+    assert recovery_seconds(100.0, [90.0, 100.0]) is None
+
+
+def test_the_table_shows_each_fault_and_na_for_no_recovery() -> None:
+    text = table(
+        [
+            {"fault": "kill-router", "tickets": 200, "lost": 0, "duplicated": 0, "recovery_seconds": 4.81},
+            {
+                "fault": "duplicate-webhooks",
+                "tickets": 200,
+                "lost": 1,
+                "duplicated": 2,
+                "recovery_seconds": None,
+                "notes": "x",
+            },
+        ]
+    )
+    lines = text.splitlines()
+    assert lines[2].split()[:5] == ["kill-router", "200", "0", "0", "4.8"]
+    assert lines[3].split()[:6] == ["duplicate-webhooks", "200", "1", "2", "n/a", "x"]
