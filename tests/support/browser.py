@@ -30,7 +30,9 @@ FLAGS = [
 @asynccontextmanager
 async def chromium() -> AsyncIterator[Browser]:
     if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: `make browser` installs Debian's package (as root)")
+        # The survey page must be shown working in a real browser: without one this is a failure, not a skip.
+        pytest.fail(f"no Chromium at {CHROMIUM}: `make browser` installs Debian's package (as root), "
+                    "or install it yourself (apt-get install chromium) or point CHROMIUM_PATH at one")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
         try:
