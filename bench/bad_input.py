@@ -31,6 +31,9 @@ from urllib.parse import quote, urlencode
 import httpx
 import psutil
 
+from bench.hops import percentiles
+from helpdesk_intake.channels.webhook_signature import body_signature
+
 Kind = Literal["valid", "malformed"]
 
 JSON = "application/json"
@@ -87,10 +90,6 @@ class Targets:
             else:
                 self._huge[kind] = b"From: a@example.com\r\nSubject: huge\r\n\r\n" + b"x" * size
         return self._huge[kind]
-
-
-def signed(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def slack_headers(secret: str, body: bytes, *, at: int | None = None) -> dict[str, str]:
@@ -273,12 +272,12 @@ def _variants() -> list[tuple[str, Kind, str, Build]]:
         add(social, kind, variant, build)
 
     def good_signature(t: Targets, raw: bytes) -> str:
-        return signed(t.social_secret, raw)
+        return body_signature(t.social_secret, raw)
 
     social_probe("valid", "valid", lambda t, n: _json(_social_event(t, n)), good_signature)
     social_probe("malformed", "no signature", lambda t, n: _json(_social_event(t, n)), lambda t, raw: None)
     social_probe("malformed", "wrong signature", lambda t, n: _json(_social_event(t, n)),
-                 lambda t, raw: signed("not-the-secret", raw))
+                 lambda t, raw: body_signature("not-the-secret", raw))
     social_probe("malformed", "signature not sha256=", lambda t, n: _json(_social_event(t, n)),
                  lambda t, raw: "md5=abc")
     social_probe("malformed", "signed, bad JSON", lambda t, n: b'{"delivery_id": ', good_signature)
@@ -303,11 +302,11 @@ def _variants() -> list[tuple[str, Kind, str, Build]]:
         add(voice, kind, variant, build)
 
     def voice_signature(t: Targets, raw: bytes) -> str:
-        return signed(t.voice_secret, raw)
+        return body_signature(t.voice_secret, raw)
 
     voice_probe("valid", "valid", _call_form, voice_signature)
     voice_probe("malformed", "no signature", _call_form, lambda t, raw: None)
-    voice_probe("malformed", "wrong signature", _call_form, lambda t, raw: signed("not-the-secret", raw))
+    voice_probe("malformed", "wrong signature", _call_form, lambda t, raw: body_signature("not-the-secret", raw))
     voice_probe("malformed", "signed, no CallSid", lambda t, n: b"From=%2B3361234&CallStatus=completed",
                 voice_signature)
     voice_probe("malformed", "signed, bad duration", lambda t, n: _call_form(t, n).replace(b"=42", b"=forever"),
@@ -445,14 +444,6 @@ async def generate(
     return outcomes, time.perf_counter() - started
 
 
-def _percentiles(values: list[float]) -> dict[str, float | None]:
-    ordered = sorted(values)
-    return {
-        name: round(ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000, 1) if ordered else None
-        for name, share in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
-    }
-
-
 def summarize(outcomes: list[Outcome]) -> dict:
     """Per endpoint and kind, and per variant: counts, status histogram, 5xx share, latency."""
     groups: dict[tuple[str, str], list[Outcome]] = {}
@@ -477,7 +468,7 @@ def summarize(outcomes: list[Outcome]) -> dict:
             "error_rate_5xx": round(server_errors / len(group), 4),
             "accepted_2xx": accepted,
             "no_answer": len(group) - len(answered),
-            "latency_ms": _percentiles([o.seconds for o in group]),
+            "latency_ms": percentiles([o.seconds for o in group]),
         })
     rows.sort(key=lambda row: (row["endpoint"], row["kind"] != "valid"))
     return {

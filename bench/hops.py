@@ -220,6 +220,15 @@ class HopSampler:
         }
 
 
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    """p50, p95 and p99 of durations in seconds, in milliseconds (nearest rank); None when empty."""
+    ordered = sorted(values)
+    return {
+        name: round(ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000, 1) if ordered else None
+        for name, share in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+    }
+
+
 def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     """User and system CPU seconds each process has used so far (those gone are left out)."""
     found = {}

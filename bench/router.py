@@ -26,7 +26,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.hops import cpu_seconds
+from bench.hops import cpu_seconds, percentiles
 from devtools.platform import ServiceProcess
 from devtools.servers import free_port
 from helpdesk_events import Requester, TicketCreated, Topic, TopicNames
@@ -93,14 +93,6 @@ def ticket_created(n: int, run: str) -> tuple[str, bytes, list[tuple[str, bytes]
     )
     envelope = new_envelope(payload, source="intake", ticket_id=ticket_id)
     return ticket_id, encode(envelope), event_headers(envelope)
-
-
-def percentiles(values: list[float]) -> dict[str, float | None]:
-    ordered = sorted(values)
-    return {
-        name: round(ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000, 1) if ordered else None
-        for name, share in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
-    }
 
 
 async def seed_roster(client: httpx.AsyncClient, plan: RouterBenchPlan) -> float:

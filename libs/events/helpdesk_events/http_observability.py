@@ -18,7 +18,7 @@ from opentelemetry import propagate, trace
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from helpdesk_events.logs import TICKET_ID
+from helpdesk_events.logs import ticket_context
 from helpdesk_events.metrics import HTTP_REQUEST_SECONDS, HTTP_REQUESTS
 
 try:  # FastAPI with lazily included routers: app.routes holds the inclusions, this flattens them
@@ -106,23 +106,26 @@ class HttpObservability:
             await send(message)
 
         ticket_id = params.get("ticket_id")
-        token = TICKET_ID.set(str(ticket_id)) if ticket_id is not None else None
         started = time.perf_counter()
         try:
-            if route in UNTRACED_ROUTES:
-                await self.app(scope, receive, send_observed)
-            elif (span := _framework_span()) is not None:
-                span.set_attribute("helpdesk.service", self.service)
-                if ticket_id is not None:
-                    span.set_attribute("helpdesk.ticket_id", str(ticket_id))
-                await self.app(_with_trace_headers(scope), receive, send_observed)
-            else:
-                await self._traced(scope, receive, send_observed, method, route, ticket_id, lambda: status)
+            with ticket_context(str(ticket_id) if ticket_id is not None else None):
+                await self._handle(scope, receive, send_observed, method, route, ticket_id, lambda: status)
         finally:
             HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
             HTTP_REQUEST_SECONDS.labels(self.service, method, route).observe(time.perf_counter() - started)
-            if token is not None:
-                TICKET_ID.reset(token)
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, method: str, route: str, ticket_id: Any, status: Any
+    ) -> None:
+        if route in UNTRACED_ROUTES:
+            await self.app(scope, receive, send)
+        elif (span := _framework_span()) is not None:
+            span.set_attribute("helpdesk.service", self.service)
+            if ticket_id is not None:
+                span.set_attribute("helpdesk.ticket_id", str(ticket_id))
+            await self.app(_with_trace_headers(scope), receive, send)
+        else:
+            await self._traced(scope, receive, send, method, route, ticket_id, status)
 
     async def _traced(
         self, scope: Scope, receive: Receive, send: Send, method: str, route: str, ticket_id: Any, status: Any

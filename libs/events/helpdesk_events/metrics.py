@@ -4,6 +4,8 @@ Metric objects are process-wide by design of prometheus-client; labels carry the
 service so one registry can serve a test process running several services.
 """
 
+import contextlib
+
 from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_PRODUCED = Counter(
@@ -82,7 +84,8 @@ class GaugeSeries:
     def show(self, values: dict[tuple[str, ...], float | None]) -> None:
         current = {labels for labels, value in values.items() if value is not None}
         for labels in self._shown - current:
-            self._gauge.remove(*labels)
+            with contextlib.suppress(KeyError):  # already removed elsewhere
+                self._gauge.remove(*labels)
         for labels in current:
             self._gauge.labels(*labels).set(values[labels])  # type: ignore[arg-type]
         self._shown = current

@@ -29,11 +29,10 @@ from markupsafe import Markup, escape
 
 from helpdesk_events import SurveyKind
 from helpdesk_feedback.scores import SCALES, validate_score
+from helpdesk_feedback.surveys import COMMENT_MAX_LENGTH  # the textarea's maxlength says what answers refuse
 
 LANGUAGES = ("en", "fr", "de")
 DEFAULT_LANGUAGE = "en"
-COMMENT_MAX_LENGTH = 2000
-"""Longest comment accepted, in characters; the routes enforce it, the textarea's ``maxlength`` says it."""
 
 ERRORS = ("score_required", "score_out_of_range", "comment_too_long")
 """Why a POST was refused; each has a translated message (``error.<key>``)."""

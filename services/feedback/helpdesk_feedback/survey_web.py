@@ -15,7 +15,6 @@ cached, never indexed and never send it on as a Referer.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, Request, status
@@ -26,6 +25,7 @@ from helpdesk_feedback.scores import validate_score
 from helpdesk_feedback.survey_desk import SurveyDesk
 from helpdesk_feedback.survey_links import SURVEY_PATH
 from helpdesk_feedback.survey_pages import (
+    ERRORS,
     SurveyForm,
     page_language,
     render_problem,
@@ -54,7 +54,6 @@ PROBLEM_STATUS = {
     "closed": status.HTTP_409_CONFLICT,
     "expired": status.HTTP_410_GONE,
 }
-FORM_ERRORS = frozenset({"score_required", "score_out_of_range", "comment_too_long"})
 
 AcceptLanguage = Annotated[str | None, Header()]
 
@@ -111,20 +110,13 @@ def _form(opened: _Opened, token: str, **overrides: object) -> SurveyForm:
     return SurveyForm(**fields)  # type: ignore[arg-type]
 
 
-def _closed(opened: _Opened, now: datetime, change_window: timedelta) -> str | None:
-    """Why the survey takes no answer now ('expired' before any answer, 'closed' after one), or None."""
-    if now < opened.survey.open_until(change_window):
-        return None
-    return "closed" if opened.survey.answers else "expired"
-
-
 @router.get("/{token}", response_class=HTMLResponse)
 async def survey_page(request: Request, token: str, accept_language: AcceptLanguage = None) -> Response:
     opened = await _open(request, token, accept_language)
     if isinstance(opened, Response):
         return opened
     desk: SurveyDesk = request.app.state.desk
-    closed = _closed(opened, desk.clock(), desk.change_window)
+    closed = opened.survey.closed_reason(desk.clock(), desk.change_window)
     if closed is not None:
         return _problem(closed, opened.language)
     return _page(render_survey(_form(opened, token)))
@@ -158,7 +150,7 @@ async def answer_survey(
     try:
         await desk.take_answer(opened.ticket.ticket_id, opened.survey.survey_id, value, comment)
     except AnswerRefused as error:
-        if error.reason in FORM_ERRORS:
+        if error.reason in ERRORS:
             return refused(error.reason)
         return _problem(error.reason if error.reason in PROBLEM_STATUS else "unknown", opened.language)
     return RedirectResponse(f"{SURVEY_PATH}/{token}/thanks", status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
@@ -174,7 +166,7 @@ async def thanks_page(request: Request, token: str, accept_language: AcceptLangu
         return RedirectResponse(f"{SURVEY_PATH}/{token}", status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
     desk: SurveyDesk = request.app.state.desk
     open_until = opened.survey.open_until(desk.change_window)
-    still_open = desk.clock() < open_until
+    still_open = opened.survey.closed_reason(desk.clock(), desk.change_window) is None
     html = render_thanks(
         kind=opened.survey.kind, score=latest.score, language=opened.language,
         change_url=f"{SURVEY_PATH}/{token}" if still_open else None,

@@ -62,6 +62,12 @@ class Survey:
             return self.expires_at
         return min(self.expires_at, self.answers[0].answered_at + change_window)
 
+    def closed_reason(self, now: datetime, change_window: timedelta) -> str | None:
+        """Why it takes no answer at `now`: 'expired' before any answer, 'closed' after one; None: open."""
+        if now < self.open_until(change_window):
+            return None
+        return "closed" if self.answers else "expired"
+
 
 @dataclass(frozen=True)
 class TicketSurvey:
@@ -226,10 +232,9 @@ def answer(
     if survey is None:
         raise AnswerRefused("unknown", f"ticket {ticket.ticket_id} has no survey")
     # A survey that takes no more answers says so, whatever the answer: fixing it would not help.
-    if now >= survey.open_until(change_window):
-        raise AnswerRefused(
-            "closed" if survey.answers else "expired", f"survey {survey.survey_id} takes no more answers"
-        )
+    closed = survey.closed_reason(now, change_window)
+    if closed is not None:
+        raise AnswerRefused(closed, f"survey {survey.survey_id} takes no more answers")
     try:
         validate_score(survey.kind, score)
     except ValueError as error:

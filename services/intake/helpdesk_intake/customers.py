@@ -68,10 +68,6 @@ class CustomerDirectory:
         # Erasure finds a customer's identities by customer_id. Explicit name: see the brief.
         await self._identities.create_index([("customer_id", ASCENDING)], name="customer_id")
 
-    async def resolve_customer(self, identity: Identity, name: str | None = None) -> str:
-        """The customer_id of whoever uses `identity` (see `resolve`)."""
-        return (await self.resolve(identity, name)).customer_id
-
     async def resolve(self, identity: Identity, name: str | None = None) -> KnownCustomer:
         """Whoever uses `identity`, creating the customer on first contact.
 

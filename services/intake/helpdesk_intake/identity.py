@@ -2,7 +2,7 @@
 
 Pure. A key is "<kind>:<value>": "email:ada@example.com", "phone:+441632960983",
 "social:twitter:ada". Channels turn their sender (kind + value + display name) into an
-`Identity` with `identity_of` and hand it to `customers.CustomerDirectory.resolve_customer`.
+`Identity` with `identity_of` and hand it to `customers.CustomerDirectory.resolve`.
 """
 
 from __future__ import annotations

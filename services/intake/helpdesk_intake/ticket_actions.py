@@ -146,13 +146,10 @@ class TicketActions:
         trace_context: Context | None = None,
     ) -> StatusRecorded:
         """Move the ticket to `target`; asking for the status it already has changes nothing."""
-        with self._span("change status", ticket_id, trace_context):
-            ticket = await self._ticket(ticket_id)
-            change = status_change(ticket.status, target)
-            if change is None:
-                return StatusRecorded(ticket_id, ticket.status, changed=False)
-            await self._record_status(ticket_id, change, changed_by=changed_by, timeout=timeout)
-            return StatusRecorded(ticket_id, change.to_status, changed=True)
+        return await self.change_status_by_rule(
+            ticket_id, lambda current: status_change(current, target), changed_by=changed_by,
+            timeout=timeout, trace_context=trace_context,
+        )  # fmt: skip
 
     async def change_status_by_rule(
         self,
@@ -161,17 +158,18 @@ class TicketActions:
         *,
         changed_by: str,
         event_id: uuid.UUID | None = None,
+        timeout: float | None = None,
         trace_context: Context | None = None,
     ) -> StatusRecorded:
-        """A status change another service's event asks for (a feedback follow-up, say): `rule` decides
-        from the ticket's current status, None changing nothing. `event_id` derived from the asking
+        """A status change that `rule` decides from the ticket's current status, None changing nothing
+        (an agent's target, or a feedback follow-up's reopening). `event_id` derived from an asking
         event makes a redelivery of it the same `ticket.status_changed`, not a second one."""
-        with self._span("change status by rule", ticket_id, trace_context):
+        with self._span("change status", ticket_id, trace_context):
             ticket = await self._ticket(ticket_id)
             change = rule(ticket.status)
             if change is None:
                 return StatusRecorded(ticket_id, ticket.status, changed=False)
-            await self._record_status(ticket_id, change, changed_by=changed_by, event_id=event_id)
+            await self._record_status(ticket_id, change, changed_by=changed_by, event_id=event_id, timeout=timeout)
             return StatusRecorded(ticket_id, change.to_status, changed=True)
 
     async def answer_assignment(

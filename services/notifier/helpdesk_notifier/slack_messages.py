@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
+from helpdesk_notifier.email_messages import one_line
 from helpdesk_notifier.ports import ChatMessage
 from helpdesk_notifier.ticket_view import TicketView
 
@@ -419,7 +420,7 @@ def _cut(value: str, limit: int) -> str:
 
 
 def _one_line(value: str | None) -> str:
-    return re.sub(r"\s+", " ", value or "").strip() or "(no subject)"
+    return one_line(value or "")
 
 
 def _quote(comment: str, limit: int) -> str:

@@ -16,6 +16,7 @@ from prometheus_client import Gauge
 from pymongo.asynchronous.database import AsyncDatabase
 
 from helpdesk_events import Priority
+from helpdesk_events.metrics import GaugeSeries
 from helpdesk_events.times import stored_time
 from helpdesk_router.assignment import PRIORITY_RANK, QueueEntry, QueueState, fits, why_nobody_fits
 from helpdesk_router.roster import Agent
@@ -125,34 +126,12 @@ def why_waiting_now(roster: Sequence[Agent], entry: QueueEntry, now: datetime) -
     return why_nobody_fits(roster, ticket, now)
 
 
-class GaugeFamily:
-    """A labelled gauge whose label sets are replaced as a whole at each refresh.
-
-    Setting values alone would leave a team whose queue emptied (or an agent who left the roster)
-    reading its last value forever; label sets not in the new snapshot are removed.
-    """
-
-    def __init__(self, gauge: Gauge) -> None:
-        self._gauge = gauge
-        self._published: set[LabelValues] = set()
-
-    def replace(self, values: Mapping[LabelValues, float]) -> None:
-        for labels, value in values.items():
-            self._gauge.labels(*labels).set(value)
-        for gone in self._published - set(values):
-            try:
-                self._gauge.remove(*gone)
-            except KeyError:  # already removed elsewhere
-                pass
-        self._published = set(values)
-
-
-# One family per gauge for the process: gauges are process-wide in prometheus-client, so the record of
+# The series shown per gauge, for the process: gauges are process-wide in prometheus-client, so the record of
 # what is published must be too (a test process builds several routers).
-_QUEUE_DEPTH = GaugeFamily(QUEUE_DEPTH)
-_QUEUE_OLDEST = GaugeFamily(QUEUE_OLDEST_SECONDS)
-_AGENT_LOAD = GaugeFamily(AGENT_LOAD)
-_AGENT_CAPACITY = GaugeFamily(AGENT_CAPACITY)
+_QUEUE_DEPTH = GaugeSeries(QUEUE_DEPTH)
+_QUEUE_OLDEST = GaugeSeries(QUEUE_OLDEST_SECONDS)
+_AGENT_LOAD = GaugeSeries(AGENT_LOAD)
+_AGENT_CAPACITY = GaugeSeries(AGENT_CAPACITY)
 
 
 def publish(depth: Sequence[QueueDepth], roster: Sequence[Agent]) -> None:
@@ -160,10 +139,10 @@ def publish(depth: Sequence[QueueDepth], roster: Sequence[Agent]) -> None:
     by_group: dict[LabelValues, QueueDepth] = {
         (SERVICE_LABEL, group.team or NO_TEAM_LABEL, group.priority.value): group for group in depth
     }
-    _QUEUE_DEPTH.replace({labels: group.waiting for labels, group in by_group.items()})
-    _QUEUE_OLDEST.replace({labels: group.oldest_waiting_seconds for labels, group in by_group.items()})
-    _AGENT_LOAD.replace({(SERVICE_LABEL, agent.agent_id): agent.load for agent in roster})
-    _AGENT_CAPACITY.replace({(SERVICE_LABEL, agent.agent_id): agent.profile.capacity for agent in roster})
+    _QUEUE_DEPTH.show({labels: group.waiting for labels, group in by_group.items()})
+    _QUEUE_OLDEST.show({labels: group.oldest_waiting_seconds for labels, group in by_group.items()})
+    _AGENT_LOAD.show({(SERVICE_LABEL, agent.agent_id): agent.load for agent in roster})
+    _AGENT_CAPACITY.show({(SERVICE_LABEL, agent.agent_id): agent.profile.capacity for agent in roster})
 
 
 def _waiting_ticket(document: Document) -> WaitingTicket:

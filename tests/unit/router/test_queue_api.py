@@ -10,10 +10,10 @@ import pytest
 from prometheus_client import CollectorRegistry, Gauge
 
 from helpdesk_events import AgentStatus, Priority
+from helpdesk_events.metrics import GaugeSeries
 from helpdesk_router.assignment import QueueEntry, Ticket, why_nobody_fits
 from helpdesk_router.bootstrap import create_app
 from helpdesk_router.queue_view import (
-    GaugeFamily,
     QueueDepth,
     WaitingTicket,
     _waiting_ticket,
@@ -112,17 +112,17 @@ def test_why_it_waits_now_follows_the_roster_as_it_is_now() -> None:
 
 def test_gauges_forget_label_sets_that_are_gone() -> None:
     registry = CollectorRegistry()
-    family = GaugeFamily(Gauge("queue_depth_under_test", "Test gauge.", ["team"], registry=registry))
+    family = GaugeSeries(Gauge("queue_depth_under_test", "Test gauge.", ["team"], registry=registry))
 
-    family.replace({("billing",): 3, ("ops",): 1})
+    family.show({("billing",): 3, ("ops",): 1})
     assert registry.get_sample_value("queue_depth_under_test", {"team": "billing"}) == 3
     assert registry.get_sample_value("queue_depth_under_test", {"team": "ops"}) == 1
 
-    family.replace({("billing",): 2})  # ops' queue emptied
+    family.show({("billing",): 2})  # ops' queue emptied
     assert registry.get_sample_value("queue_depth_under_test", {"team": "billing"}) == 2
     assert registry.get_sample_value("queue_depth_under_test", {"team": "ops"}) is None
 
-    family.replace({})
+    family.show({})
     assert registry.get_sample_value("queue_depth_under_test", {"team": "billing"}) is None
 
 
