@@ -19,7 +19,7 @@ from helpdesk_router.queue_view import QueueView
 from helpdesk_router.roster_service import RosterService
 from helpdesk_router.rule_file import load_rule_file
 from helpdesk_router.settings import Settings
-from helpdesk_router.store import MongoAssignmentBook, MongoRoster, MongoTicketQueue, create_indexes
+from helpdesk_router.store import MongoAssignmentBook, MongoRoster, MongoTicketQueue, prepare
 from helpdesk_router.stream import TicketStream
 from helpdesk_router.triage_service import TicketTriage
 from helpdesk_router.triage_store import MongoRuleBook, MongoTriageBook
@@ -57,7 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
         await runtime.start()  # topics first: faust does not create the topics it reads
         stream = TicketStream(settings, runtime.dispatcher, sweep)
         try:
-            await create_indexes(db)
+            await prepare(db)  # indexes, and what older routers stored differently
             if initial_rules is not None:
                 await triage.seed_rules(initial_rules)
             await desk.reconcile()  # a crash may have left a load one too high

@@ -68,6 +68,7 @@ class AssignmentDesk:
         clock: Clock = utc_now,
         queue_batch: int = 500,
         candidate_page: int = 50,
+        first_candidate_page: int = 5,
     ) -> None:
         self._roster = roster
         self._assignments = assignments
@@ -76,18 +77,24 @@ class AssignmentDesk:
         self._clock = clock
         self._queue_batch = queue_batch
         self._candidate_page = candidate_page
+        self._first_candidate_page = min(first_candidate_page, candidate_page)
         self._lock = asyncio.Lock()
 
-    async def ticket_created(self, ticket: Ticket) -> None:
+    async def ticket_created(self, ticket: Ticket, *, first_seen: bool = False) -> None:
+        """A new ticket (or a replay of one) gets an agent, or waits in the queue.
+
+        `first_seen`: triage recorded the ticket just now, so no earlier delivery reached the desk and
+        it has neither queue entry nor assignment to look up (the claim still refuses a second agent).
+        """
         async with self._lock:
-            entry = await self._queue.entry(ticket.ticket_id)
+            entry = None if first_seen else await self._queue.entry(ticket.ticket_id)
             if entry is not None and entry.state is QueueState.WITHDRAWN:
                 return  # solved before anyone took it: a replayed creation changes nothing
             if entry is not None and entry.state is QueueState.WAITING:
                 # A replay of a queued ticket: it waits its turn behind the tickets ahead of it.
                 await self._offer_queue()
                 return
-            if await self._assign(ticket) is not None:
+            if await self._assign(ticket, unassigned=first_seen) is not None:
                 if entry is not None:
                     await self._settle_assigned(entry)
                 return
@@ -201,7 +208,7 @@ class AssignmentDesk:
                 if await self._assign(entry.ticket) is not None:
                     await self._settle_assigned(entry)
                     continue
-                agents_full = not any(agent.has_free_capacity for agent in await self._roster.agents())
+                agents_full = not await self._roster.anyone_free()
             await self._announce_queued(entry)  # an announcement that failed earlier
 
     async def _settle_assigned(self, entry: QueueEntry) -> None:
@@ -211,18 +218,27 @@ class AssignmentDesk:
         )
 
     async def _choose(self, ticket: Ticket, passed_over: set[str]) -> Agent | None:
-        """The preferred agent who fits, reading the roster's candidates a page at a time."""
+        """The preferred agent who fits, reading the roster's candidates a page at a time.
+
+        Candidates come in order of preference, so the first who fits is the one: a short first page
+        (usually its first agent fits) reads less, and longer pages after it bound the round trips.
+        """
         now = self._clock()
-        skip = 0
+        skip, size = 0, self._first_candidate_page
         while True:
-            page = await self._roster.candidates(ticket, skip, self._candidate_page)
+            page = await self._roster.candidates(ticket, skip, size)
             agent = choose_agent((agent for agent in page if agent.agent_id not in passed_over), ticket, now)
-            if agent is not None or len(page) < self._candidate_page:
+            if agent is not None or len(page) < size:
                 return agent
             skip += len(page)
+            size = self._candidate_page
 
-    async def _assign(self, ticket: Ticket) -> Assignment | None:
-        previous = await self._assignments.assignment(ticket.ticket_id)
+    async def _assign(self, ticket: Ticket, *, unassigned: bool = False) -> Assignment | None:
+        """Give the ticket to an agent: its assignment, or None when nobody fits.
+
+        `unassigned`: the ticket is known to have no assignment record yet (see `ticket_created`).
+        """
+        previous = None if unassigned else await self._assignments.assignment(ticket.ticket_id)
         if previous is not None and previous.state is not AssignmentState.RETURNED:
             await self._announce_assignment(previous)
             return previous

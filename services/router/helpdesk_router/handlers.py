@@ -25,7 +25,7 @@ def ticket_handlers(desk: AssignmentDesk, triage: TicketTriage) -> dict[type[Eve
     async def on_ticket_created(envelope: Envelope[TicketCreated]) -> None:
         # Triage is told before the assignment, and assignment uses its priority, skills and team.
         ticket_id = ticket_id_of(envelope)
-        decision = await triage.triage(ticket_id, envelope.payload)
+        decision, first_triage = await triage.triage(ticket_id, envelope.payload)
         await desk.ticket_created(
             Ticket(
                 ticket_id=ticket_id,
@@ -34,7 +34,8 @@ def ticket_handlers(desk: AssignmentDesk, triage: TicketTriage) -> dict[type[Eve
                 team=decision.team,
                 channel=envelope.payload.channel,
                 arrived_at=envelope.occurred_at,
-            )
+            ),
+            first_seen=first_triage,
         )
 
     async def on_ticket_status_changed(envelope: Envelope[TicketStatusChanged]) -> None:

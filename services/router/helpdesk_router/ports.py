@@ -39,6 +39,10 @@ class Roster(Protocol):
 
     async def agent_by_slack_user(self, slack_user_id: str) -> Agent | None: ...
 
+    async def anyone_free(self) -> bool:
+        """Whether any agent is online with a free slot."""
+        ...
+
     async def candidates(self, ticket: Ticket, skip: int, limit: int) -> list[Agent]:
         """Online agents with a free slot and the ticket's skills, fewest open tickets first, then
         longest since their last assignment, then by id: a page of who might take the ticket
@@ -155,6 +159,9 @@ class TriageBook(Protocol):
 
     async def decision(self, ticket_id: str) -> TriageDecision | None: ...
 
-    async def record(self, ticket_id: str, decision: TriageDecision, rules_revision: int) -> TriageDecision:
-        """Keep the decision unless the ticket has one already; the stored decision either way."""
+    async def record(
+        self, ticket_id: str, decision: TriageDecision, rules_revision: int
+    ) -> tuple[TriageDecision, bool]:
+        """Keep the decision unless the ticket has one already; the stored decision either way, and
+        whether this call stored it."""
         ...

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from helpdesk_events import AgentStatus, Channel, Priority
 from helpdesk_events.times import stored_time
@@ -45,36 +45,68 @@ async def create_indexes(db: AsyncDatabase) -> None:
     await db.agents.create_index([("slack_user_id", ASCENDING)], name="slack_user")
     await db.assignments.create_index([("state", ASCENDING), ("agent_id", ASCENDING)], name="state_agent")
     await db.queue.create_index(
-        [("state", ASCENDING), ("priority_rank", ASCENDING), ("queued_at", ASCENDING)], name="waiting_order"
+        [("state", ASCENDING), ("priority_rank", ASCENDING), ("queued_ms", ASCENDING)], name="waiting_by_age"
     )
+
+
+async def prepare(db: AsyncDatabase) -> None:
+    """At startup, before the desk runs: the indexes, and the queue's sort key where it is missing."""
+    await create_indexes(db)
+    try:
+        # The queue's order by `queued_at` before `queued_ms`: an index nothing reads any more.
+        await db.queue.drop_index("waiting_order")
+    except OperationFailure:
+        pass  # never made, or another router dropped it first
+    await _add_queue_sort_keys(db)
+
+
+async def _add_queue_sort_keys(db: AsyncDatabase) -> None:
+    # Entries from before `queued_ms` would sort ahead of every other (a missing field sorts first).
+    async for document in db.queue.find({"queued_ms": {"$exists": False}}, {"queued_at": 1}):
+        await db.queue.update_one(
+            {"_id": document["_id"], "queued_ms": {"$exists": False}},
+            {"$set": {"queued_ms": _epoch_ms(stored_time(document["queued_at"]))}},  # type: ignore[arg-type]
+        )
 
 
 class MongoRoster:
     def __init__(self, db: AsyncDatabase) -> None:
         self._agents = db.agents
+        self._profiles = _ProfileCache()
 
     async def agents(self) -> list[Agent]:
-        return [_agent(document) async for document in self._agents.find({}).sort("_id", ASCENDING)]
+        return [self._agent(document) async for document in self._agents.find({}).sort("_id", ASCENDING)]
 
     async def agent(self, agent_id: str) -> Agent | None:
         document = await self._agents.find_one({"_id": agent_id})
-        return _agent(document) if document is not None else None
+        return self._agent(document) if document is not None else None
 
     async def agent_by_slack_user(self, slack_user_id: str) -> Agent | None:
         document = await self._agents.find_one({"slack_user_id": slack_user_id})
-        return _agent(document) if document is not None else None
+        return self._agent(document) if document is not None else None
+
+    async def anyone_free(self) -> bool:
+        document = await self._agents.find_one(
+            {"status": AgentStatus.ONLINE.value, "$expr": {"$lt": ["$load", "$capacity"]}}, {"_id": 1}
+        )
+        return document is not None
 
     async def candidates(self, ticket: Ticket, skip: int, limit: int) -> list[Agent]:
         query: Document = {"status": AgentStatus.ONLINE.value, "$expr": {"$lt": ["$load", "$capacity"]}}
         if ticket.required_skills:
             query["skills"] = {"$all": sorted(ticket.required_skills)}
+        # The desk checks team and declines again; here they keep agents who may not take it off the pages.
+        if ticket.team is not None:
+            query["teams"] = ticket.team
+        if ticket.declined_by:
+            query["_id"] = {"$nin": sorted(ticket.declined_by)}
         cursor = (
             self._agents.find(query)
             .sort([("load", ASCENDING), ("last_assigned_at", ASCENDING), ("_id", ASCENDING)])
             .skip(skip)
             .limit(limit)
         )
-        return [_agent(document) async for document in cursor]
+        return [self._agent(document) async for document in cursor]
 
     async def save(self, agent_id: str, profile: AgentProfile, now: datetime) -> tuple[Agent, bool]:
         fields = profile.model_dump(mode="json")
@@ -98,7 +130,7 @@ class MongoRoster:
                     await self._agents.insert_one(document)
                 except DuplicateKeyError:
                     continue
-                return _agent(document), True
+                return self._agent(document), True
             changes = {
                 **fields,
                 "revision": current["revision"] + 1,
@@ -108,7 +140,7 @@ class MongoRoster:
                 {"_id": agent_id, "revision": current["revision"]}, {"$set": changes}
             )
             if result.matched_count:
-                return _agent({**current, **changes}), False
+                return self._agent({**current, **changes}), False
         raise ConcurrentAgentUpdate(agent_id)
 
     async def mark_status_announced(self, change: StatusChange) -> None:
@@ -139,9 +171,16 @@ class MongoRoster:
         return result.matched_count == 1
 
     async def release(self, agent_id: str, channel: str | None) -> None:
+        field = f"channel_loads.{Channel(channel).value}" if channel is not None else None
+        if field is not None:
+            # Both above zero, as they are unless a recount set them apart: one update frees both.
+            both = await self._agents.update_one(
+                {"_id": agent_id, "load": {"$gt": 0}, field: {"$gt": 0}}, {"$inc": {"load": -1, field: -1}}
+            )
+            if both.matched_count:
+                return
         await self._agents.update_one({"_id": agent_id, "load": {"$gt": 0}}, {"$inc": {"load": -1}})
-        if channel is not None:
-            field = f"channel_loads.{Channel(channel).value}"
+        if field is not None:
             await self._agents.update_one({"_id": agent_id, field: {"$gt": 0}}, {"$inc": {field: -1}})
 
     async def reconcile_loads(self, open_tickets: Mapping[str, Counter[str | None]]) -> dict[str, int]:
@@ -157,18 +196,37 @@ class MongoRoster:
                 corrected[document["_id"]] = load
         return corrected
 
+    def _agent(self, document: Document) -> Agent:
+        return Agent(
+            agent_id=document["_id"],
+            profile=self._profiles.profile(document),
+            load=document.get("load", 0),
+            channel_loads=document.get("channel_loads") or {},
+            last_assigned_at=stored_time(document.get("last_assigned_at")),
+            status_changes=document.get("status_changes", 0),
+            announced_status=document.get("announced_status"),
+            announced_changes=document.get("announced_changes", 0),
+        )
 
-def _agent(document: Document) -> Agent:
-    return Agent(
-        agent_id=document["_id"],
-        profile=AgentProfile.model_validate({name: document[name] for name in _PROFILE_FIELDS if name in document}),
-        load=document.get("load", 0),
-        channel_loads=document.get("channel_loads") or {},
-        last_assigned_at=stored_time(document.get("last_assigned_at")),
-        status_changes=document.get("status_changes", 0),
-        announced_status=document.get("announced_status"),
-        announced_changes=document.get("announced_changes", 0),
-    )
+
+class _ProfileCache:
+    """Each agent's profile as last validated, with the stored fields it came from.
+
+    Validating a profile (its e-mail address above all) costs more than the query that read it, and a
+    page of candidates is read for every ticket; a profile whose stored fields are unchanged is the same.
+    """
+
+    def __init__(self) -> None:
+        self._by_agent: dict[str, tuple[Document, AgentProfile]] = {}
+
+    def profile(self, document: Document) -> AgentProfile:
+        fields = {name: document[name] for name in _PROFILE_FIELDS if name in document}
+        cached = self._by_agent.get(document["_id"])
+        if cached is not None and cached[0] == fields:
+            return cached[1]
+        profile = AgentProfile.model_validate(fields)
+        self._by_agent[document["_id"]] = (fields, profile)
+        return profile
 
 
 class MongoAssignmentBook:
@@ -337,10 +395,14 @@ class MongoTicketQueue:
     async def waiting(self, limit: int) -> list[QueueEntry]:
         cursor = (
             self._queue.find({"state": QueueState.WAITING.value})
-            .sort([("priority_rank", ASCENDING), ("queued_at", ASCENDING), ("_id", ASCENDING)])
+            .sort([("priority_rank", ASCENDING), ("queued_ms", ASCENDING), ("_id", ASCENDING)])
             .limit(limit)
         )
         return [_queue_entry(document) async for document in cursor]
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return round((moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp() * 1000)
 
 
 def _queue_fields(entry: QueueEntry) -> Document:
@@ -348,6 +410,8 @@ def _queue_fields(entry: QueueEntry) -> Document:
         "priority": entry.priority.value,
         "priority_rank": entry.rank,
         "queued_at": entry.queued_at,
+        # The sort key, a number however it is written (nx-27017 keeps a datetime set by `$set` as text).
+        "queued_ms": _epoch_ms(entry.queued_at),
         "reason": entry.reason,
         "required_skills": list(entry.required_skills),
         "team": entry.team,

@@ -37,18 +37,17 @@ class TicketTriage:
     async def replace_rules(self, rule_set: RuleSet) -> int:
         return await self._rules.replace(rule_set)
 
-    async def triage(self, ticket_id: str, ticket: TicketCreated) -> TriageDecision:
-        """The ticket's decision: the stored one on a replay, else the rules in force now.
+    async def triage(self, ticket_id: str, ticket: TicketCreated) -> tuple[TriageDecision, bool]:
+        """The ticket's decision: the stored one on a replay, else the rules in force now; and whether
+        this is the ticket's first triage (no earlier delivery got as far as the desk).
 
         Stored before it is published, so a crash in between republishes the same decision.
         """
-        decision = await self._decisions.decision(ticket_id)
-        if decision is None:
-            revision, rule_set = await self._rules.current()
-            decision = await self._decisions.record(
-                ticket_id, triage(rule_set, ticket, self._clock()), revision
-            )
+        # Decided, then stored unless stored already: a new ticket (the usual case) needs no read first.
+        revision, rule_set = await self._rules.current()
+        decided = triage(rule_set, ticket, self._clock())
+        decision, first = await self._decisions.record(ticket_id, decided, revision)
         await self._events.emit(
             decision, ticket_id=ticket_id, event_id=event_id(ticket_id, TicketTriaged.event_type)
         )
-        return decision
+        return decision, first

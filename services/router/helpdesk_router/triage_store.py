@@ -39,14 +39,16 @@ class MongoRuleBook:
         if document["revision"] != self._cached[0]:
             document = await self._rules.find_one({"_id": _RULES_ID})
             if document is not None:
-                self._cached = (document["revision"], parse_rule_set(json.loads(document["rules_json"])))
+                self._keep(document)
         return self._cached
 
     async def seed(self, rule_set: RuleSet) -> bool:
+        document = _rules_document(rule_set, 1)
         try:
-            await self._rules.insert_one(_rules_document(rule_set, 1))
+            await self._rules.insert_one(document)
         except DuplicateKeyError:
             return False
+        self._keep(document)
         return True
 
     async def replace(self, rule_set: RuleSet) -> int:
@@ -58,12 +60,17 @@ class MongoRuleBook:
                     return 1
                 continue
             revision = current["revision"] + 1
-            result = await self._rules.replace_one(
-                {"_id": _RULES_ID, "revision": current["revision"]}, _rules_document(rule_set, revision)
-            )
+            document = _rules_document(rule_set, revision)
+            guard = {"_id": _RULES_ID, "revision": current["revision"]}
+            result = await self._rules.replace_one(guard, document)
             if result.matched_count == 1:
+                self._keep(document)
                 return revision
         raise ConcurrentRulesUpdate
+
+    def _keep(self, document: Document) -> None:
+        # Parsed as every instance parses what it reads: the next ticket here need not read it back.
+        self._cached = (document["revision"], parse_rule_set(json.loads(document["rules_json"])))
 
 
 def _rules_document(rule_set: RuleSet, revision: int) -> Document:
@@ -83,7 +90,9 @@ class MongoTriageBook:
         document = await self._triage.find_one({"_id": ticket_id})
         return _decision(document) if document is not None else None
 
-    async def record(self, ticket_id: str, decision: TriageDecision, rules_revision: int) -> TriageDecision:
+    async def record(
+        self, ticket_id: str, decision: TriageDecision, rules_revision: int
+    ) -> tuple[TriageDecision, bool]:
         document = {
             "_id": ticket_id,
             **decision.model_dump(mode="json"),
@@ -93,10 +102,8 @@ class MongoTriageBook:
         try:
             await self._triage.insert_one(document)
         except DuplicateKeyError:
-            stored = await self.decision(ticket_id)
-            if stored is not None:
-                return stored
-        return decision
+            return (await self.decision(ticket_id)) or decision, False
+        return decision, True
 
 
 def _decision(document: Document) -> TriageDecision:

@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from helpdesk_events import AgentStatus, Channel, Priority
 from helpdesk_router.assignment import Assignment, AssignmentState, HandBack, QueueEntry, QueueState, Ticket
 from helpdesk_router.roster import StatusChange
-from helpdesk_router.store import MongoAssignmentBook, MongoRoster, MongoTicketQueue, create_indexes
+from helpdesk_router.store import MongoAssignmentBook, MongoRoster, MongoTicketQueue, create_indexes, prepare
 from tests.unit.router.doubles import profile
 
 pytestmark = pytest.mark.integration
@@ -104,6 +104,18 @@ async def test_a_channel_limit_is_guarded_and_each_channel_counted(db: AsyncData
     assert stored is not None and stored.load == 3
     assert (stored.channel_loads["voice"], stored.channel_loads["chat"]) == (2, 0)
 
+    # A slot of a channel already at zero frees the load alone; neither goes below zero.
+    await roster.release("ada", "chat")
+    await roster.release("ada", "voice")
+    stored = await roster.agent("ada")
+    assert stored is not None and stored.load == 1
+    assert (stored.channel_loads["voice"], stored.channel_loads["chat"]) == (1, 0)
+    await roster.release("ada", "email")
+    await roster.release("ada", "voice")  # the load is at zero already: the channel's still comes down
+    stored = await roster.agent("ada")
+    assert stored is not None and stored.load == 0
+    assert (stored.channel_loads["voice"], stored.channel_loads["email"]) == (0, 0)
+
 
 async def test_candidates_come_fewest_open_tickets_first_a_page_at_a_time(db: AsyncDatabase) -> None:
     roster = MongoRoster(db)
@@ -120,6 +132,37 @@ async def test_candidates_come_fewest_open_tickets_first_a_page_at_a_time(db: As
     assert [a.agent_id for a in await roster.candidates(vip, 0, 10)] == ["cy", "ada"]
     slack = await roster.agent_by_slack_user("UNKNOWN")
     assert slack is None
+
+    # Only members of the ticket's team, and nobody who declined it, come up.
+    await roster.save("cy", profile(name="cy", capacity=3, skills=("vip",), teams=("tier-2", "vip")), NOW)
+    await roster.save("bob", profile(name="bob", capacity=3, teams=("vip",)), NOW)
+    assert [a.agent_id for a in await roster.candidates(Ticket("T4", team="vip"), 0, 10)] == ["bob", "cy"]
+    declined = Ticket("T5", team="vip", declined_by=frozenset({"bob", "ada"}))
+    assert [a.agent_id for a in await roster.candidates(declined, 0, 10)] == ["cy"]
+
+
+async def test_a_profile_changed_by_another_router_is_read_as_changed(db: AsyncDatabase) -> None:
+    mine, other = MongoRoster(db), MongoRoster(db)
+    await mine.save("ada", profile(name="Ada", capacity=2, skills=("billing",)), NOW)
+    assert [a.profile.name for a in await mine.candidates(Ticket("T1"), 0, 10)] == ["Ada"]
+
+    await other.save("ada", profile(name="Ada Lovelace", capacity=3, skills=("refunds",)), NOW)
+
+    [ada] = await mine.candidates(Ticket("T1"), 0, 10)
+    assert (ada.profile.name, ada.profile.capacity, ada.profile.skills) == ("Ada Lovelace", 3, ("refunds",))
+    assert await mine.candidates(Ticket("T2", required_skills=frozenset({"billing"})), 0, 10) == []
+
+
+async def test_anyone_free_means_an_online_agent_with_a_free_slot(db: AsyncDatabase) -> None:
+    roster = MongoRoster(db)
+    assert not await roster.anyone_free()
+    ada, _ = await roster.save("ada", profile(name="Ada", capacity=1), NOW)
+    await roster.save("bob", profile(name="Bob", capacity=3, status=AgentStatus.AWAY), NOW)
+    assert await roster.anyone_free()
+    assert await roster.reserve(ada, Ticket("T1"), NOW)
+    assert not await roster.anyone_free()  # ada is full, bob is away
+    await roster.release("ada", None)
+    assert await roster.anyone_free()
 
 
 async def test_a_ticket_is_claimed_once_and_closed_once(db: AsyncDatabase) -> None:
@@ -225,3 +268,47 @@ async def test_a_handed_back_ticket_queues_again_once_per_round(db: AsyncDatabas
     assert await queue.requeue(QueueEntry.of(Ticket("T1"), "late", NOW, round=2)) != first
     withdrawn = await queue.entry("T1")
     assert withdrawn is not None and withdrawn.state is QueueState.WITHDRAWN
+
+
+async def test_a_handed_back_ticket_waits_in_its_place_by_age(db: AsyncDatabase) -> None:
+    # nx-27017 keeps a datetime written by `$set` (a requeue) as text: the order must not mix text and dates.
+    queue = MongoTicketQueue(db)
+    await queue.add(QueueEntry.of(Ticket("second"), "full", NOW + timedelta(minutes=10)))
+    for ticket_id, minutes in (("first", 30), ("last", 40)):
+        await queue.add(QueueEntry.of(Ticket(ticket_id), "full", NOW + timedelta(minutes=minutes)))
+        await queue.settle(ticket_id, QueueState.ASSIGNED)
+    await queue.add(QueueEntry.of(Ticket("third"), "full", NOW + timedelta(minutes=20)))
+
+    # Handed back: each queues again as of when it came in, one older and one newer than those waiting.
+    await queue.requeue(QueueEntry.of(Ticket("first"), "declined", NOW, round=1))
+    await queue.requeue(QueueEntry.of(Ticket("last"), "declined", NOW + timedelta(minutes=50), round=1))
+
+    assert [e.ticket_id for e in await queue.waiting(10)] == ["first", "second", "third", "last"]
+    stored = await queue.entry("first")
+    assert stored is not None and stored.queued_at == NOW
+
+
+async def test_entries_queued_before_the_sort_key_existed_take_their_place_by_age(db: AsyncDatabase) -> None:
+    queue = MongoTicketQueue(db)
+    await queue.add(QueueEntry.of(Ticket("newer"), "full", NOW + timedelta(minutes=10)))
+    # As an earlier router stored them: no `queued_ms`, one time a date and one (nx-27017, rewritten) text.
+    for ticket_id, queued_at in (("oldest", NOW), ("newest", str(NOW + timedelta(minutes=20)))):
+        await db.queue.insert_one(
+            {
+                "_id": ticket_id,
+                "priority": "normal",
+                "priority_rank": 2,
+                "queued_at": queued_at,
+                "reason": "full",
+                "state": "waiting",
+                "round": 0,
+            }
+        )
+
+    await db.queue.create_index([("state", 1), ("priority_rank", 1), ("queued_at", 1)], name="waiting_order")
+
+    await prepare(db)
+    await prepare(db)  # a second start (or a second router) changes nothing
+
+    assert [e.ticket_id for e in await queue.waiting(10)] == ["oldest", "newer", "newest"]
+    assert "waiting_order" not in await db.queue.index_information()

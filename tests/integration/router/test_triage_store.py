@@ -60,6 +60,6 @@ async def test_the_first_decision_of_a_ticket_is_kept(db: AsyncDatabase) -> None
         matched_rules=("vip", "billing"),
     )
     assert await book.decision("T1") is None
-    assert await book.record("T1", first, 1) == first
-    assert await book.record("T1", TriageDecision(priority=Priority.LOW), 2) == first
+    assert await book.record("T1", first, 1) == (first, True)
+    assert await book.record("T1", TriageDecision(priority=Priority.LOW), 2) == (first, False)  # kept
     assert await book.decision("T1") == first

@@ -44,6 +44,10 @@ class InMemoryRoster:
         await _round_trip()
         return next((a for a in self.by_id.values() if a.profile.slack_user_id == slack_user_id), None)
 
+    async def anyone_free(self) -> bool:
+        await _round_trip()
+        return any(agent.has_free_capacity for agent in self.by_id.values())
+
     async def candidates(self, ticket: Ticket, skip: int, limit: int) -> list[Agent]:
         await _round_trip()
         found = [
@@ -306,6 +310,9 @@ class InMemoryTriageBook:
         await _round_trip()
         return self.by_ticket.get(ticket_id)
 
-    async def record(self, ticket_id: str, decision: TriageDecision, rules_revision: int) -> TriageDecision:
+    async def record(
+        self, ticket_id: str, decision: TriageDecision, rules_revision: int
+    ) -> tuple[TriageDecision, bool]:
         await _round_trip()
-        return self.by_ticket.setdefault(ticket_id, decision)
+        first = ticket_id not in self.by_ticket
+        return self.by_ticket.setdefault(ticket_id, decision), first

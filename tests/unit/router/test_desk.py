@@ -77,6 +77,19 @@ async def test_a_new_ticket_goes_to_the_least_loaded_agent_and_opens(router: Rou
     assert opened == TicketStatusChanged(from_status=TicketStatus.NEW, to_status=TicketStatus.OPEN, changed_by="router")
 
 
+async def test_the_preferred_agent_who_fits_is_found_past_the_first_page(router: Router) -> None:
+    for n in range(12):  # idle, so first in line, but not in the ticket's team
+        await router.put(f"idle-{n:02}", capacity=3, teams=("sales",))
+    await router.put("zoe", capacity=3, teams=("billing",))
+    await router.put("yan", capacity=3, teams=("billing",))
+    await router.desk.ticket_created(Ticket("t1", team="billing"))
+    await router.desk.ticket_created(Ticket("t2", team="billing"), first_seen=True)
+    await router.desk.ticket_created(Ticket("t3", team="billing"), first_seen=True)
+
+    assert [router.assigned_to(t) for t in ("t1", "t2", "t3")] == [["yan"], ["zoe"], ["yan"]]
+    assert (router.load("yan"), router.load("zoe")) == (2, 1)
+
+
 async def test_a_replayed_creation_tells_nothing_new_and_keeps_the_agent(router: Router) -> None:
     await router.put("ada", capacity=3)
     await router.put("bob", capacity=3)
