@@ -1,7 +1,13 @@
-"""Configuration files ops teams mount from ConfigMaps: YAML read once, errors that name file and field."""
+"""Configuration files ops teams mount from ConfigMaps: YAML read once, errors that name file and field.
+
+YAML note: YAML 1.1 (PyYAML's `safe_load`) reads an unquoted `17:00` as the number 1020 (base 60), so
+business hours and time windows would turn into numbers. Every configuration document goes through
+`parse_yaml`, whose loader reads such scalars as strings: a time may be written quoted or not.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +19,40 @@ class ConfigFileError(ValueError):
     """A configuration file cannot be used; the message names the file and, where known, the field."""
 
 
+class ConfigYamlLoader(yaml.SafeLoader):
+    """SafeLoader without YAML 1.1's base-60 numbers, so `17:00` stays the string "17:00"."""
+
+
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+ConfigYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _NUMBER_TAGS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+# SafeLoader's own int and float patterns, less their base-60 alternatives.
+ConfigYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+ConfigYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str | bytes) -> Any:
+    """One YAML document (None when empty), times like `17:00` kept as strings; raises yaml.YAMLError."""
+    return yaml.load(text, Loader=ConfigYamlLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_yaml(path: str | Path, *, what: str) -> Any:
     """The YAML document in `path` (None for an empty file); `what` names the file in errors."""
     try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return parse_yaml(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or error
         raise ConfigFileError(f"{what} {path}: cannot be read: {reason}") from None

@@ -1,7 +1,8 @@
 """The buttons agents press in Slack, and what a press is: parsed from Slack's block_actions payload.
 
 Pure: the form-encoded body in, a `ButtonPress` out, or UnreadableInteraction with the reason.
-The notifier puts these buttons on its assignment message; each button's `value` is the ticket id.
+The notifier puts these buttons on its assignment message; their ids and value format are shared
+(`helpdesk_events.slack_actions`).
 """
 
 from __future__ import annotations
@@ -9,26 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from urllib.parse import parse_qs
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk_events import AssignmentAnswer
-
-
-class TicketAction(StrEnum):
-    """`action_id`s of the ticket buttons (the notifier's message and intake must agree on them)."""
-
-    ACCEPT = "ticket_accept"
-    SOLVE = "ticket_solve"
-    REASSIGN = "ticket_reassign"
-    DECLINE = "ticket_decline"
-
-
-# A link button (the notifier's "Open ticket"): Slack opens the URL itself and still tells the
-# interactivity URL; there is nothing to do but say 200, or Slack marks the press as failed.
-OPEN_TICKET_LINK = "ticket_open"
+from helpdesk_events.slack_actions import OPEN_TICKET_LINK, TicketAction, ticket_id_in
 
 
 class UnreadableInteraction(ValueError):
@@ -87,11 +74,13 @@ def parse_button_press(body: bytes) -> ButtonPress:
         ticket_action = TicketAction(action.action_id)
     except ValueError:
         if action.action_id == OPEN_TICKET_LINK:
+            # Slack marks the press as failed unless it gets a 200: acknowledged, nothing to do.
             raise LinkOpened(action.value) from None
         raise UnreadableInteraction(f"unknown action_id {action.action_id!r}") from None
-    if not action.value:
+    ticket_id = ticket_id_in(action.value)
+    if ticket_id is None:
         raise UnreadableInteraction(f"the {action.action_id} button carries no ticket id in its value")
-    return ButtonPress(ticket_action, action.value, interaction.user.id, action.action_ts)
+    return ButtonPress(ticket_action, ticket_id, interaction.user.id, action.action_ts)
 
 
 # The buttons that answer an assignment rather than change the ticket.

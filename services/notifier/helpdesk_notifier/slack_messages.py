@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, Literal
 
+from helpdesk_events.slack_actions import OPEN_TICKET_LINK, BlockId, TicketAction, button_value
 from helpdesk_notifier.email_messages import one_line
 from helpdesk_notifier.ports import ChatMessage
 from helpdesk_notifier.ticket_view import TicketView
@@ -32,11 +32,12 @@ BUTTON_TEXT_MAX = 75  # a button's label
 BUTTON_URL_MAX = 3_000  # a link button's url
 MESSAGE_TEXT_MAX = 3_000  # the notification fallback `text` (Slack truncates at 40,000; keep it readable)
 
-# Intake's /v1/slack/interactions expects exactly these action ids, each button's value the ticket id.
-ACTION_ACCEPT = "ticket_accept"
-ACTION_SOLVE = "ticket_solve"
-ACTION_REASSIGN = "ticket_reassign"
-ACTION_DECLINE = "ticket_decline"
+# The button ids intake's /v1/slack/interactions reads, defined once in helpdesk_events.slack_actions;
+# these names stay for the notifier's tests.
+ACTION_ACCEPT = TicketAction.ACCEPT
+ACTION_SOLVE = TicketAction.SOLVE
+ACTION_REASSIGN = TicketAction.REASSIGN
+ACTION_DECLINE = TicketAction.DECLINE
 
 # Slack message metadata event types (letters, digits and underscores).
 ASSIGNMENT_EVENT = "helpdesk_ticket_assigned"
@@ -44,8 +45,6 @@ SLA_EVENT = {"warning": "helpdesk_sla_warning", "breached": "helpdesk_sla_breach
 SHOUT_OUT_EVENT = "helpdesk_shout_out"
 FOLLOW_UP_EVENT = "helpdesk_feedback_follow_up"
 
-# A link button still sends Slack's block_actions to the interactivity URL; this id names it there.
-ACTION_OPEN_TICKET = "ticket_open"
 REOPENED_NOTE = "The ticket was reopened."
 
 NO_SLA = "no SLA clock"
@@ -53,25 +52,17 @@ _SCALE = {"csat": 5, "nps": 10, "ces": 7}
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
 
-class BlockId(StrEnum):
-    HEADER = "ticket_assigned_header"
-    SUBJECT = "ticket_assigned_subject"
-    FIELDS = "ticket_assigned_fields"
-    CONTEXT = "ticket_assigned_context"
-    ACTIONS = "ticket_assigned_actions"
-
-
 # ---- the agent's assignment message ------------------------------------------------------------
 
 
-def assignment_actions(view: TicketView, for_agent: str) -> tuple[str, ...]:
+def assignment_actions(view: TicketView, for_agent: str) -> tuple[TicketAction, ...]:
     """The buttons `for_agent` may press now: none once the ticket is someone else's, handed back,
     solved or closed; Solve and Reassign once they accepted it; all four before."""
     if _assignment_notes(view, for_agent):
         return ()
     if view.accepted:
-        return (ACTION_SOLVE, ACTION_REASSIGN)
-    return (ACTION_ACCEPT, ACTION_SOLVE, ACTION_REASSIGN, ACTION_DECLINE)
+        return (TicketAction.SOLVE, TicketAction.REASSIGN)
+    return (TicketAction.ACCEPT, TicketAction.SOLVE, TicketAction.REASSIGN, TicketAction.DECLINE)
 
 
 def compose_assignment(
@@ -154,11 +145,11 @@ def _assignment_notes(view: TicketView, for_agent: str) -> list[str]:
     return notes
 
 
-_BUTTONS: dict[str, dict[str, Any]] = {
-    ACTION_ACCEPT: {"text": "Accept", "style": "primary"},
-    ACTION_SOLVE: {"text": "Solve"},
-    ACTION_REASSIGN: {"text": "Reassign"},
-    ACTION_DECLINE: {
+_BUTTONS: dict[TicketAction, dict[str, Any]] = {
+    TicketAction.ACCEPT: {"text": "Accept", "style": "primary"},
+    TicketAction.SOLVE: {"text": "Solve"},
+    TicketAction.REASSIGN: {"text": "Reassign"},
+    TicketAction.DECLINE: {
         "text": "Decline",
         "style": "danger",
         "confirm": {
@@ -171,13 +162,13 @@ _BUTTONS: dict[str, dict[str, Any]] = {
 }
 
 
-def _button(action_id: str, ticket_id: str) -> dict[str, Any]:
-    spec = _BUTTONS[action_id]
+def _button(action: TicketAction, ticket_id: str) -> dict[str, Any]:
+    spec = _BUTTONS[action]
     button: dict[str, Any] = {
         "type": "button",
-        "action_id": action_id,
+        "action_id": action.value,  # a plain str in the message, as stored and sent
         "text": {"type": "plain_text", "text": _cut(spec["text"], BUTTON_TEXT_MAX)},
-        "value": ticket_id,
+        "value": button_value(ticket_id),
     }
     for key in ("style", "confirm"):
         if key in spec:
@@ -385,7 +376,7 @@ def _context(text: str) -> dict[str, Any]:
 def _link_button(label: str, url: str) -> dict[str, Any]:
     return {
         "type": "button",
-        "action_id": ACTION_OPEN_TICKET,
+        "action_id": OPEN_TICKET_LINK,
         "text": {"type": "plain_text", "text": _cut(label, BUTTON_TEXT_MAX)},
         "url": url,
     }

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from helpdesk_events.config_files import parse_yaml
 from helpdesk_router.triage import NO_RULES, InvalidRuleSet, RuleSet, parse_rule_set
 
 
@@ -15,7 +16,7 @@ class RuleFileError(Exception):
 
 def load_rule_file(path: Path) -> RuleSet:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = parse_yaml(path.read_text(encoding="utf-8"))  # unquoted 17:00 stays a time
     except OSError as error:
         raise RuleFileError(f"cannot read the rules file {path}: {error}") from None
     except yaml.YAMLError as error:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import yaml
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
+from helpdesk_events.config_files import parse_yaml
 from helpdesk_router.triage import InvalidRuleSet, RuleSet, parse_rule_set
 from helpdesk_router.triage_service import TicketTriage
 from helpdesk_router.triage_store import ConcurrentRulesUpdate
@@ -100,7 +101,7 @@ async def _rule_set_body(request: Request) -> object:
     raw = await request.body()
     if media_type in _YAML_TYPES:
         try:
-            return yaml.safe_load(raw)
+            return parse_yaml(raw)  # the same reading as the rules file: unquoted 17:00 stays a time
         except yaml.YAMLError as error:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT, f"the body is not valid YAML: {error}"

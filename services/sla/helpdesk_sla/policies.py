@@ -36,8 +36,9 @@ Errors: `parse_config` reports every problem at once in `SlaConfigError.problems
 section (policies, calendars, or the document), the index and name of the entry, and the field,
 e.g. `policies[1] ('vip') targets.urgent.first_reply: ...`, so a 422 can say what to fix.
 
-YAML note: YAML 1.1 (PyYAML) reads an unquoted `17:00` as the number 1020 (base 60); the loader
-here reads such scalars as strings, so business hours may be written quoted or not.
+YAML note: YAML 1.1 (PyYAML) reads an unquoted `17:00` as the number 1020 (base 60); the shared
+configuration loader (`helpdesk_events.config_files.parse_yaml`) reads such scalars as strings, so
+business hours may be written quoted or not.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ from pydantic import (
 )
 
 from helpdesk_events import Channel, Priority
+from helpdesk_events.config_files import parse_yaml
 from helpdesk_events.sla import SlaMetric
 from helpdesk_sla.calendar import ALWAYS_OPEN, BusinessCalendar
 
@@ -431,7 +433,7 @@ def parse_config(data: Mapping[str, Any]) -> SlaConfig:
 def parse_config_yaml(text: str, *, source: str | None = None) -> SlaConfig:
     """A YAML document (a ConfigMap, or a PUT with Content-Type application/yaml); empty means no policies."""
     try:
-        raw = yaml.load(text, Loader=_SlaYamlLoader)  # noqa: S506 - a SafeLoader subclass
+        raw = parse_yaml(text)
     except yaml.YAMLError as error:
         raise SlaConfigError(
             [SlaProblem(None, None, "", f"not valid YAML: {error}", None)], source=source
@@ -545,33 +547,6 @@ def _problem(raw: Mapping[str, Any], detail: Mapping[str, Any]) -> SlaProblem:
 
 def _dotted(location: Sequence[object]) -> str:
     return ".".join(str(part) for part in location)
-
-
-class _SlaYamlLoader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1's base-60 numbers, so `17:00` stays the string "17:00"."""
-
-
-_SlaYamlLoader.yaml_implicit_resolvers = {
-    first: [
-        (tag, regexp)
-        for tag, regexp in resolvers
-        if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
-    ]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_SlaYamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:int",
-    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
-    list("-+0123456789"),
-)
-_SlaYamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-    ),
-    list("-+0123456789."),
-)
 
 
 def _standard(first_reply: str, next_reply: str, resolution: str) -> Targets:

@@ -3,6 +3,7 @@ assignment by skill, the rules stored across a restart, and the same triage told
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,73 @@ async def test_a_replayed_ticket_created_tells_the_same_triage_again(
         assert triaged[0].payload == triaged[1].payload
         assert triaged[1].payload.matched_rules == ("refunds",)
         assert len([e for e in tickets.envelopes if e.type == "ticket.assigned" and e.ticket_id == "T1"]) == 1
+
+
+def afternoon_zone() -> str:
+    """A fixed-offset zone where it is now 15:xx, so the windows below run between 13:00 and 23:00.
+
+    Unquoted, such times are base-60 numbers to YAML 1.1 (17:00 is 1020); hours 00-09 are not, so the
+    zone keeps the test meaningful at any hour it runs.
+    """
+    offset = (15 - datetime.now(UTC).hour) % 24
+    if offset > 14:
+        offset -= 24
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX signs: Etc/GMT-3 is UTC+3
+
+
+def timed_rules(zone: str) -> str:
+    """Two windows written as users write them, unquoted: the ticket arrives in the first only."""
+    return f"""\
+rules:
+  - name: afternoon
+    when:
+      time_of_day: {{start: 13:00, end: 18:00, timezone: {zone}}}
+    then:
+      team: day-desk
+  - name: evening
+    when:
+      time_of_day: {{start: 19:30, end: 23:00, timezone: {zone}}}
+    then:
+      team: evening-desk
+      add_tags: [after-hours]
+"""
+
+
+def windows(document: dict) -> list[tuple[str, str]]:
+    spans = [rule["when"]["time_of_day"] for rule in document["rules"]]
+    return [(span["start"], span["end"]) for span in spans]
+
+
+async def test_unquoted_times_in_the_rules_file_mean_the_hours_written(
+    settings: Settings, tmp_path: Path, intake: EventPublisher, tickets: EventTap
+) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(timed_rules(afternoon_zone()))
+    async with running_router(settings.model_copy(update={"router_rules_file": path})) as client:
+        assert windows((await client.get("/v1/rules")).json()) == [("13:00", "18:00"), ("19:30", "23:00")]
+
+        await new_ticket(intake, "T1")
+        triaged = await tickets.wait_for("ticket.triaged", lambda e: e.ticket_id == "T1")
+        assert (triaged.payload.team, triaged.payload.matched_rules, triaged.payload.tags) == (
+            "day-desk",
+            ("afternoon",),
+            (),
+        )
+
+
+async def test_unquoted_times_in_a_yaml_put_mean_the_hours_written(
+    settings: Settings, intake: EventPublisher, tickets: EventTap
+) -> None:
+    async with running_router(settings) as client:
+        replaced = await client.put(
+            "/v1/rules",
+            content=timed_rules(afternoon_zone()).encode(),
+            headers={"Content-Type": "application/yaml"},
+        )
+        assert replaced.status_code == 200, replaced.text
+        assert windows(replaced.json()) == [("13:00", "18:00"), ("19:30", "23:00")]
+        assert (await client.get("/v1/rules")).json() == replaced.json()
+
+        await new_ticket(intake, "T1")
+        triaged = await tickets.wait_for("ticket.triaged", lambda e: e.ticket_id == "T1")
+        assert (triaged.payload.team, triaged.payload.matched_rules) == ("day-desk", ("afternoon",))

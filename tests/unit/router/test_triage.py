@@ -330,6 +330,27 @@ def test_the_rules_file_is_yaml_and_a_bad_one_names_file_rule_and_field(tmp_path
         load_rule_file(tmp_path / "missing.yaml")
 
 
+def test_times_in_the_rules_file_may_be_written_unquoted(tmp_path: Path) -> None:
+    # YAML 1.1 reads an unquoted 17:00 as 1020 (base 60); the rule must still mean five in the evening.
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "rules:\n"
+        "  - name: evenings\n"
+        "    when: {time_of_day: {start: 17:00, end: 08:30, timezone: Europe/Paris}}\n"
+        "    then: {team: night-desk}\n"
+    )
+    rule_set = load_rule_file(path)
+    window = rule_set.document()["rules"][0]["when"]["time_of_day"]
+    assert (window["start"], window["end"]) == ("17:00", "08:30")
+
+    evening = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)  # 17:00 in Paris: start included
+    afternoon = datetime(2026, 11, 23, 15, 59, tzinfo=UTC)
+    early_morning = datetime(2026, 11, 24, 7, 29, tzinfo=UTC)  # 08:29 in Paris
+    assert triage(rule_set, ticket(), evening).team == "night-desk"
+    assert triage(rule_set, ticket(), early_morning).team == "night-desk"
+    assert triage(rule_set, ticket(), afternoon).team is None
+
+
 EVERY_KIND = rules(
     {
         "name": "everything",
