@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import re
 import time
 import uuid
@@ -26,7 +27,6 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from bench.bad_input import signed
 from chaos.checks import (
     CONSUMER_GROUPS_OF_TOPIC,
     Observed,
@@ -41,6 +41,7 @@ from devtools.fake_slack import FakeSlack
 from devtools.platform import SERVICES, Platform
 from devtools.servers import EmbeddedKafka, EmbeddedMongo, EmbeddedRedis, SmtpCapture, free_port
 from helpdesk_events import Topic
+from helpdesk_intake.channels.webhook_signature import body_signature
 
 RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results"
 TOKEN = "xoxb-chaos"
@@ -54,6 +55,7 @@ FAULTS = (
     "slack-500",
     "slack-429",
     "smtp-down",
+    "restart-broker",
 )
 # The hop whose output shows a faulted service flowing again (event type on the broker, or a Slack post).
 FLOWING_AGAIN = {"kill-router": "ticket.assigned", "kill-sla": "sla.started", "kill-notifier": "slack"}
@@ -69,6 +71,9 @@ class Stack:
     bootstrap: str
     mail_at: list[float] = field(default_factory=list)  # when each email reached the SMTP capture
     smtp_down_seconds: float = 60.0
+    slack_down_seconds: float = 180.0
+    kafka: EmbeddedKafka | None = None  # the embedded broker, restarted by the restart-broker fault
+    broker_down_seconds: float = 10.0
 
     @property
     def intake(self) -> str:
@@ -104,6 +109,9 @@ class Run:
 
     fault: str
     accepted: set[str] = field(default_factory=set)
+    posted_at: dict[str, float] = field(default_factory=dict)  # accepted ticket id -> when its POST was sent
+    # Tickets a broker restart may have taken with it: not counted as lost when they did not come through.
+    at_risk: set[str] = field(default_factory=set)
     expects_email: set[str] = field(default_factory=set)
     errors: Counter[str] = field(default_factory=Counter)
     sent: int = 0
@@ -130,6 +138,7 @@ async def steady_load(stack: Stack, run: Run, tickets: int, rate: float) -> None
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=100)) as client:
 
         async def post(n: int) -> None:
+            posted = time.time()
             try:
                 response = await client.post(f"{stack.intake}/v1/tickets", json=web_ticket(tag, n))
             except httpx.TransportError as error:
@@ -138,6 +147,7 @@ async def steady_load(stack: Stack, run: Run, tickets: int, rate: float) -> None
             if response.status_code == 201:
                 ticket_id = response.json()["ticket_id"]
                 run.accepted.add(ticket_id)
+                run.posted_at[ticket_id] = posted
                 run.expects_email.add(ticket_id)
             else:
                 run.errors[str(response.status_code)] += 1
@@ -182,7 +192,10 @@ async def duplicated_webhooks(stack: Stack, run: Run, tickets: int, rate: float)
                     "text": "My order is late",
                 }
             ).encode()
-            headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signed(SOCIAL_SECRET, body)}
+            headers = {
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": body_signature(SOCIAL_SECRET, body),
+            }
             return channel, f"/v1/channels/social/{SOCIAL_NETWORK}/webhook", headers, body, False
         body = (
             f"From: Mail Customer {n} <mail-{tag}-{n}@example.com>\r\nTo: support@helpdesk.local\r\n"
@@ -280,6 +293,16 @@ def slack_failing(status: int, calls: int) -> Callable[[Stack, Run, int], Awaita
     return fault
 
 
+async def slack_down(stack: Stack, run: Run, tickets: int) -> None:
+    """Slack answering every call with HTTP 500 for a while (longer than a delivery's 10 attempts span,
+    75 to 151 s), then answering again."""
+    await when_sent(run, 1 / 3, tickets)
+    run.fault_at = time.time()
+    stack.slack.fail_for(stack.slack_down_seconds, status=500)
+    await asyncio.sleep(stack.slack_down_seconds)
+    run.extra["slack_back_at"] = time.time()
+
+
 async def smtp_down(stack: Stack, run: Run, tickets: int) -> None:
     """The SMTP server gone for a while (connections refused), then back on the same port."""
     await when_sent(run, 1 / 3, tickets)
@@ -292,25 +315,71 @@ async def smtp_down(stack: Stack, run: Run, tickets: int) -> None:
         run.extra["smtp_back_at"] = time.time()
 
 
+async def restart_broker(stack: Stack, run: Run, tickets: int) -> None:
+    """The broker stopped, down for a while, then started again on the same port. The embedded one comes
+    back empty (no topics, offsets or groups): what it held that a service had not read yet is gone with
+    it. Nothing here tells the services: they must notice and recover by themselves."""
+    assert stack.kafka is not None, "restart-broker needs the embedded broker"
+    await when_sent(run, 1 / 3, tickets)
+    run.extra["pids_before"] = {name: process.pid for name, process in stack.platform.processes.items()}
+    run.fault_at = time.time()
+    await asyncio.to_thread(stack.kafka.stop)
+    # What it acknowledged until its process was gone went with it: a ticket posted before this may have
+    # been acknowledged by it (the 201 can come back after it died); one posted after, by its successor.
+    run.extra["broker_gone_at"] = time.time()
+    try:
+        await asyncio.sleep(stack.broker_down_seconds)
+    finally:
+        await asyncio.to_thread(stack.kafka.start)
+        back = run.extra["broker_back_at"] = time.time()
+    # Every service ready again, without being restarted (its /readyz checks the broker).
+    async with httpx.AsyncClient(timeout=5) as client:
+        waiting = set(stack.platform.processes)
+        while waiting and time.time() - back < 120:
+            for name in sorted(waiting):
+                try:
+                    if (await client.get(f"{stack.platform.url(name)}/readyz")).status_code == 200:
+                        waiting.discard(name)
+                except httpx.TransportError:
+                    pass
+            await asyncio.sleep(0.5)
+    run.extra["all_ready_after_seconds"] = None if waiting else round(time.time() - back, 2)
+    run.extra["not_ready"] = sorted(waiting)
+
+
 async def no_fault(stack: Stack, run: Run, tickets: int) -> None:
     return None
+
+
+INJECT: dict[str, Callable[[Stack, Run, int], Awaitable[None]]] = {
+    "kill-router": kill_and_restart("router"),
+    "kill-sla": kill_and_restart("sla"),
+    "kill-notifier": kill_and_restart("notifier"),
+    "poison": poison_every_topic,
+    "slack-500": slack_down,
+    "slack-429": slack_failing(429, 20),
+    "duplicate-webhooks": no_fault,
+    "smtp-down": smtp_down,
+    "restart-broker": restart_broker,
+}
 
 
 # ---- one run ------------------------------------------------------------------------------------
 
 
-async def drained(stack: Stack, run: Run, timeout: float) -> bool:
-    """Every accepted ticket assigned, announced in Slack, acknowledged by email (where it has an address)
-    and its SLA clock started; or the timeout."""
+async def drained(stack: Stack, run: Run, timeout: float, tickets: set[str] | None = None) -> bool:
+    """Every accepted ticket (or those of `tickets`) assigned, announced in Slack, acknowledged by email
+    (where it has an address) and its SLA clock started; or the timeout."""
+    tickets = run.accepted if tickets is None else tickets
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        agents, _ = stack.tap.agents_told(run.accepted)
+        agents, _ = stack.tap.agents_told(tickets)
         posts, _ = stack.slack_assignment_posts()
         mails = stack.ack_emails()
-        clocks = {ticket for ticket, _metric in stack.tap.clocks_started(run.accepted)}
+        clocks = {ticket for ticket, _metric in stack.tap.clocks_started(tickets)}
         if all(
             t in agents and posts[t] and t in clocks and (t not in run.expects_email or mails[t])
-            for t in run.accepted
+            for t in tickets
         ):
             return True
         await asyncio.sleep(1)
@@ -325,29 +394,47 @@ async def observe(stack: Stack, run: Run) -> Verdict:
     mails = stack.ack_emails()
     seen.ack_emails = Counter({t: mails[t] for t in run.accepted})
     seen.sla_started = stack.tap.clocks_started(run.accepted)
+    # Imported here to keep the SLA check within observe(); they can join the module imports.
+    from chaos.observe import sla_policies_in_force
+    from chaos.sla_due import check_clocks
+
+    # Each clock against what its policy says, on the policies the platform's sla service runs on.
+    sla_process = stack.platform.processes["sla"]
+    policies = sla_policies_in_force(stack.platform.service_env(), sla_process.log_dir or Path.cwd())
+    clocks = check_clocks(run.accepted, *stack.tap.sla_clocks(run.accepted), policies)
+    seen.sla_metrics_by_ticket = clocks.metrics_at_creation
+    seen.sla_starts_expected = clocks.starts_expected
+    seen.sla_due_wrong = clocks.wrong
     seen.read_model_assignee = await read_model_assignees(stack.intake, run.accepted)
-    return judge(seen)
+    verdict = judge(seen)
+    print(
+        f"  {run.fault}: SLA clocks of {len(seen.sla_metrics_by_ticket)} tickets, "
+        f"{sum(seen.sla_started.values())} sla.started against policies "
+        f"{sorted(p.name for p in policies.policies)}: {len(verdict.sla_due_wrong)} tickets wrong",
+        flush=True,
+    )
+    for ticket, why in list(verdict.sla_due_wrong.items())[:3]:
+        print(f"  {run.fault}: SLA clock wrong for {ticket}: {why}", flush=True)
+    return verdict
 
 
 async def run_fault(
     stack: Stack, fault: str, tickets: int, rate: float, drain_seconds: float, quiet: float
 ) -> tuple[dict, Run]:
     run = Run(fault)
-    inject = {
-        "kill-router": kill_and_restart("router"),
-        "kill-sla": kill_and_restart("sla"),
-        "kill-notifier": kill_and_restart("notifier"),
-        "poison": poison_every_topic,
-        "slack-500": slack_failing(500, 20),
-        "slack-429": slack_failing(429, 20),
-        "duplicate-webhooks": no_fault,
-        "smtp-down": smtp_down,
-    }[fault]
+    inject = INJECT[fault]
     load = duplicated_webhooks if fault == "duplicate-webhooks" else steady_load
     began = time.time()
     await asyncio.gather(load(stack, run, tickets, rate), inject(stack, run, tickets))
     loaded = time.time()
-    complete = await drained(stack, run, drain_seconds)
+    # What the broker held when it stopped may be gone with it: only the tickets accepted after it
+    # stopped must all come through (the others are sorted into "lost with the broker" below).
+    must_complete = (
+        {t for t, at in run.posted_at.items() if at > run.extra["broker_gone_at"]}
+        if fault == "restart-broker" and "broker_gone_at" in run.extra
+        else None
+    )
+    complete = await drained(stack, run, drain_seconds, must_complete)
     await asyncio.sleep(quiet)  # a late second copy (a replay, a retried send) shows up in here
     verdict = await observe(stack, run)
     _, post_times = stack.slack_assignment_posts()
@@ -367,7 +454,11 @@ async def run_fault(
             # From SMTP back to the first email through: the outage itself is not the notifier's to shorten.
             recovery = recovery_seconds(run.extra["smtp_back_at"], stack.mail_at)
             run.notes.append(f"SMTP down {stack.smtp_down_seconds:.0f} s; recovery counted from its return")
-        elif fault.startswith("slack-"):
+        elif fault == "slack-500":
+            # From Slack answering again to the first assignment message through, as for SMTP.
+            recovery = recovery_seconds(run.extra["slack_back_at"], post_times)
+            run.notes.append(f"Slack down {stack.slack_down_seconds:.0f} s; recovery counted from its return")
+        elif fault == "slack-429":
             recovery = recovery_seconds(
                 max((c["at"] for c in stack.slack.calls() if c["status"] != 200), default=run.fault_at),
                 post_times,
@@ -381,6 +472,34 @@ async def run_fault(
             for g in CONSUMER_GROUPS_OF_TOPIC[t]
         )
         run.notes.append(f"dead letters {copies}, missing {len(gaps['missing'])}, extra {len(gaps['extra'])}")
+    broker_lost: set[str] = set()
+    if fault == "restart-broker" and run.fault_at is not None:
+        recovery = recovery_seconds(run.extra["broker_back_at"], post_times)
+        before = {t for t, at in run.posted_at.items() if at <= run.extra["broker_gone_at"]}
+        lost_tickets = {t for tickets in verdict.lost.values() for t in tickets}
+        # Accepted before the broker stopped and not through every hop: the broker lost what some service
+        # had not read yet. Any other loss is the platform's.
+        run.at_risk = before
+        broker_lost = lost_tickets & before
+        run.extra["accepted_before_stop"] = len(before)
+        run.extra["lost_with_the_broker"] = len(broker_lost)
+        run.extra["lost_with_the_broker_by_check"] = {
+            check: len(set(tickets) & broker_lost) for check, tickets in verdict.lost.items()
+        }
+        pids_after = {name: process.pid for name, process in stack.platform.processes.items()}
+        run.extra["services_restarted"] = sorted(
+            name for name, pid in run.extra["pids_before"].items() if pids_after.get(name) != pid
+        )
+        run.notes.append(
+            f"down {stack.broker_down_seconds:.0f} s; all services ready "
+            f"{run.extra['all_ready_after_seconds']} s after it was back, none restarted"
+            if not run.extra["services_restarted"] and not run.extra["not_ready"]
+            else f"restarted: {run.extra['services_restarted']}, not ready: {run.extra['not_ready']}"
+        )
+        run.notes.append(
+            f"the broker lost {len(broker_lost)} of the {len(before)} tickets posted before it stopped "
+            f"{ {k: v for k, v in run.extra['lost_with_the_broker_by_check'].items() if v} }"
+        )
     if fault == "duplicate-webhooks":
         doubled = run.extra["deliveries_with_two_tickets"]
         run.notes.append(f"{tickets * 2} posts for {tickets} deliveries; {len(doubled)} made two tickets")
@@ -389,7 +508,13 @@ async def run_fault(
     if run.errors:
         run.notes.append(f"refused {sum(run.errors.values())}: {dict(run.errors)}")
     duplicated = verdict.duplicated_count + len(run.extra.get("deliveries_with_two_tickets", []))
-    lost = verdict.lost_count + len(run.extra.get("dead_letter_gaps", {}).get("missing", []))
+    lost = (
+        verdict.lost_count
+        - len(broker_lost)
+        + len(run.extra.get("dead_letter_gaps", {}).get("missing", []))
+        + len(run.extra.get("services_restarted", []))
+        + len(run.extra.get("not_ready", []))
+    )
     return {
         "fault": fault,
         "tickets": tickets,
@@ -430,7 +555,7 @@ async def run(args: argparse.Namespace) -> dict:
     logs = RESULTS / "logs-chaos"
     mail_at: list[float] = []
     with (
-        EmbeddedKafka() as kafka,
+        EmbeddedKafka(port=free_port()) as kafka,  # a fixed port: restart-broker starts it again there
         EmbeddedMongo() as mongo,
         EmbeddedRedis() as redis,
         # A fixed port: the smtp-down fault stops the capture and starts it again where the notifier looks.
@@ -460,8 +585,10 @@ async def run(args: argparse.Namespace) -> dict:
             await seed_agents(platform.url("router"), args.agents)
             await tap.start()
             stack = Stack(
-                platform, slack, smtp, tap, kafka.bootstrap_servers, mail_at, args.smtp_down_seconds
-            )
+                platform, slack, smtp, tap, kafka.bootstrap_servers, mail_at, args.smtp_down_seconds,
+                kafka=kafka, broker_down_seconds=args.broker_down_seconds,
+                slack_down_seconds=args.slack_down_seconds,
+            )  # fmt: skip
             runs = []
             for fault in args.faults:
                 print(f"{fault}: {args.tickets} tickets at {args.rate:g}/s ...", flush=True)
@@ -479,20 +606,22 @@ async def run(args: argparse.Namespace) -> dict:
             # not lost; and a duplicate sent late (a replay after a later restart) shows here.
             for row, done in zip(results["faults"], runs, strict=True):
                 final = await observe(stack, done)
+                final_lost = {t for tickets in final.lost.values() for t in tickets} - done.at_risk
                 row["at_end"] = {
-                    "lost": final.lost_count,
+                    "lost": len(final_lost),
+                    "lost_with_the_broker": final.lost_count - len(final_lost),
                     "duplicated": final.duplicated_count,
                     "lost_by_check": {k: len(v) for k, v in final.lost.items()},
                     "duplicated_by_check": {k: len(v) for k, v in final.duplicated.items()},
                 }
-                if (final.lost_count, final.duplicated_count) != (row["lost"], row["duplicated"]):
+                if (len(final_lost), final.duplicated_count) != (row["lost"], row["duplicated"]):
                     row["notes"] = "; ".join(
                         filter(
                             None,
                             [
                                 row["notes"],
                                 f"at the end of the run: lost "
-                                f"{final.lost_count}, duplicated {final.duplicated_count}",
+                                f"{len(final_lost)}, duplicated {final.duplicated_count}",
                             ],
                         )
                     )
@@ -523,6 +652,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--smtp-down-seconds", type=float, default=60.0, help="how long SMTP stays down")
     parser.add_argument(
+        "--slack-down-seconds", type=float, default=180.0, help="how long Slack answers 500 (slack-500)"
+    )
+    parser.add_argument(
+        "--broker-down-seconds", type=float, default=10.0, help="how long the broker stays down"
+    )
+    parser.add_argument(
         "--quiet-seconds", type=float, default=5.0, help="wait after draining for late duplicates"
     )
     args = parser.parse_args(argv)
@@ -531,6 +666,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown faults {unknown}; known: {', '.join(FAULTS)}")
     if args.drain_seconds is None:
         args.drain_seconds = 120 + args.tickets / 2
+    # The tap's own client would log every failed reconnect while the broker is down: the table says it all.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     results = asyncio.run(run(args))
     print()
     print(table(results["faults"]))

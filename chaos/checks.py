@@ -37,6 +37,13 @@ class Observed:
     sla_started: Counter[tuple[str, str]] = field(default_factory=Counter)
     # Metrics every ticket's policy starts; empty: at least one clock, whichever.
     sla_metrics_expected: tuple[str, ...] = ()
+    # Per ticket, from its policy (chaos/sla_due.py): the metrics started at creation, () when no policy
+    # covers it (no clock owed). A ticket left out falls back on sla_metrics_expected.
+    sla_metrics_by_ticket: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # (ticket id, metric) -> sla.started its events explain (a re-target tells a clock again); absent: one.
+    sla_starts_expected: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # Ticket id -> what is wrong with its clocks (policy or due time not what the policy says).
+    sla_due_wrong: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,8 @@ class Verdict:
     tickets: int
     lost: dict[str, list[str]]
     duplicated: dict[str, list[str]]
+    # Ticket id -> why its SLA clocks are wrong, for the tickets in lost["sla_due_wrong"].
+    sla_due_wrong: dict[str, str] = field(default_factory=dict)
 
     @property
     def lost_count(self) -> int:
@@ -60,19 +69,29 @@ class Verdict:
 
 def judge(seen: Observed) -> Verdict:
     """Lost: an accepted ticket missing a step (not in the read model, unassigned, no email or Slack message,
-    an SLA clock never started). Duplicated: a step done more than once for one ticket."""
+    an SLA clock never started) or done wrong (an SLA clock on another policy or due time than its policy
+    says). Duplicated: a step done more than once for one ticket."""
     started_any = {ticket for (ticket, _metric), count in seen.sla_started.items() if count}
+
+    def clock_missing(ticket: str) -> bool:
+        owed = seen.sla_metrics_by_ticket.get(ticket)
+        if owed is None:
+            owed = seen.sla_metrics_expected
+            if ticket not in started_any:
+                return True
+        return any(seen.sla_started[(ticket, metric)] == 0 for metric in owed)
+
+    def started_too_often(ticket: str, metric: str) -> bool:
+        return seen.sla_started[(ticket, metric)] > max(1, seen.sla_starts_expected.get((ticket, metric), 1))
+
     lost: dict[str, list[str]] = {
         "not_in_read_model": [t for t in seen.accepted if t not in seen.read_model_assignee],
         "read_model_unassigned": [t for t in seen.accepted if seen.read_model_assignee.get(t, "") is None],
         "never_assigned": [t for t in seen.accepted if not seen.agents_told.get(t)],
         "no_ack_email": [t for t in seen.accepted & seen.expects_email if seen.ack_emails[t] == 0],
         "no_slack_message": [t for t in seen.accepted if seen.slack_assignment_posts[t] == 0],
-        "sla_clock_not_started": [
-            t
-            for t in seen.accepted
-            if t not in started_any or any(seen.sla_started[(t, m)] == 0 for m in seen.sla_metrics_expected)
-        ],
+        "sla_clock_not_started": [t for t in seen.accepted if clock_missing(t)],
+        "sla_due_wrong": [t for t in seen.accepted if t in seen.sla_due_wrong],
     }
     duplicated: dict[str, list[str]] = {
         "several_agents": [t for t in seen.accepted if len(seen.agents_told.get(t, ())) > 1],
@@ -87,13 +106,14 @@ def judge(seen: Observed) -> Verdict:
         "ack_email_twice": [t for t in seen.accepted if seen.ack_emails[t] > 1],
         "slack_message_twice": [t for t in seen.accepted if seen.slack_assignment_posts[t] > 1],
         "sla_clock_started_twice": sorted(
-            {t for (t, _m), n in seen.sla_started.items() if n > 1 and t in seen.accepted}
+            {t for (t, m) in seen.sla_started if t in seen.accepted and started_too_often(t, m)}
         ),
     }
     return Verdict(
         tickets=len(seen.accepted),
         lost={k: sorted(v) for k, v in lost.items() if v},
         duplicated={k: sorted(v) for k, v in duplicated.items() if v},
+        sla_due_wrong={t: seen.sla_due_wrong[t] for t in sorted(lost["sla_due_wrong"])},
     )
 
 

@@ -1,19 +1,35 @@
 """Adapters that read what the platform did: every helpdesk topic from the beginning, intake's read model.
 
 The tap keeps only what the checks need (assignments, SLA clocks started, dead letters, when each event
-type was produced), so a 10,000-ticket run does not hold every record in memory.
+type was produced, and of each ticket the few fields its SLA clocks depend on), so a 10,000-ticket run does
+not hold every record in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from chaos.sla_due import (
+    ClockChange,
+    MessageAdded,
+    PriorityChanged,
+    StartedClock,
+    StatusChanged,
+    TicketOpened,
+    Triaged,
+)
 from helpdesk_events import EventDecodeError, Topic, TopicNames, decode
+from helpdesk_events.consumer import SHORTENED_LOG_CHECK_SECONDS, ShortenedLogWatch
+from helpdesk_sla.policies import DEFAULT_CONFIG, SlaConfig, load_config_file
 
 
 @dataclass(frozen=True)
@@ -30,16 +46,24 @@ class BrokerTap:
         self._bootstrap = bootstrap
         self.names = names or TopicNames()
         self.assignments: dict[str, Assignment] = {}  # by event id: a replayed event is one assignment
-        self.sla_started: dict[str, tuple[str, str]] = {}  # event id -> (ticket id, metric)
+        self.sla_started: dict[str, StartedClock] = {}  # by event id, in the order told
+        self.tickets_opened: dict[str, TicketOpened] = {}  # by ticket id, from ticket.created
+        self.clock_changes: dict[str, list[ClockChange]] = defaultdict(list)  # by ticket id, in topic order
         self.produced_at: dict[str, list[float]] = defaultdict(list)  # event type -> record timestamps
         self.dead_letters: Counter[tuple[str, str]] = Counter()  # (record key, consumer group) -> copies
         self.dead_letter_at: dict[str, float] = {}  # record key -> last copy's timestamp
+        self.rewinds = 0  # partitions read again from their beginning after the broker lost their records
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
+        # After a broker restart (the embedded one comes back empty) the positions held here are past the
+        # new logs' ends: start those again from their beginning, or what came first after it is skipped.
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50
+            bootstrap_servers=self._bootstrap,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=50,
+            auto_offset_reset="earliest",
         )
         await consumer.start()
         wanted = [self.names.name(topic) for topic in Topic]
@@ -62,14 +86,30 @@ class BrokerTap:
     async def _read(self) -> None:
         assert self._consumer is not None
         dead_letter_topic = self.names.name(Topic.DEAD_LETTER)
+        watch = asyncio.create_task(self._rewind_shortened_logs())
+        try:
+            while True:
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
+                for records in batches.values():
+                    for record in records:
+                        if record.topic == dead_letter_topic:
+                            self._dead_letter(record)
+                        else:
+                            self._event(record)
+        finally:
+            watch.cancel()
+
+    async def _rewind_shortened_logs(self) -> None:
+        """After a broker restart the new logs start again at 0, behind the positions held here: read them
+        from their beginning, as the services do (helpdesk_events.consumer.ShortenedLogWatch)."""
+        assert self._consumer is not None
+        shortened = ShortenedLogWatch()
         while True:
-            batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
-            for records in batches.values():
-                for record in records:
-                    if record.topic == dead_letter_topic:
-                        self._dead_letter(record)
-                    else:
-                        self._event(record)
+            await asyncio.sleep(SHORTENED_LOG_CHECK_SECONDS)
+            lost = await shortened.check(self._consumer)
+            if lost:
+                self.rewinds += len(lost)
+                await self._consumer.seek_to_beginning(*lost)
 
     def _dead_letter(self, record) -> None:
         headers = {k: v.decode(errors="replace") for k, v in record.headers}
@@ -87,7 +127,38 @@ class BrokerTap:
         if envelope.type == "ticket.assigned":
             self.assignments[event_id] = Assignment(event_id, envelope.ticket_id, envelope.payload.agent_id)
         elif envelope.type == "sla.started":
-            self.sla_started[event_id] = (envelope.ticket_id, str(envelope.payload.metric))
+            started = envelope.payload
+            self.sla_started[event_id] = StartedClock(
+                event_id, envelope.ticket_id, started.metric.value, sys.intern(started.policy), started.due_at
+            )
+        elif envelope.type.startswith("ticket."):
+            self._ticket_event(envelope, event_id)
+
+    def _ticket_event(self, envelope, event_id: str) -> None:
+        """What the SLA clocks of a ticket depend on: who chose the policy and when each event happened."""
+        ticket_id, payload, at = envelope.ticket_id, envelope.payload, envelope.occurred_at
+        if envelope.type == "ticket.created":
+            if ticket_id not in self.tickets_opened:  # the SLA service starts clocks on the first only
+                self.tickets_opened[ticket_id] = TicketOpened(
+                    at, payload.priority.value, payload.channel.value, payload.customer_tier
+                )
+            return
+        change: ClockChange
+        if ticket_id not in self.tickets_opened:
+            return  # a ticket whose creation was not seen cannot be checked: keep nothing of it
+        elif envelope.type == "ticket.triaged":
+            change = Triaged(event_id, at, payload.priority.value, payload.sla_policy)
+        elif envelope.type == "ticket.priority_changed":
+            change = PriorityChanged(event_id, at, payload.to_priority.value)
+        elif envelope.type == "ticket.status_changed":
+            change = StatusChanged(event_id, at, payload.to_status.value)
+        elif envelope.type == "ticket.message_added":
+            change = MessageAdded(event_id, at, payload.author_kind.value, payload.public)
+        else:
+            return
+        changes = self.clock_changes[ticket_id]
+        if all(known.event_id != event_id for known in changes):  # a redelivery is one event
+            changes.append(change)
 
     def agents_told(self, tickets: set[str]) -> tuple[dict[str, set[str]], Counter[str]]:
         agents: dict[str, set[str]] = defaultdict(set)
@@ -99,7 +170,23 @@ class BrokerTap:
         return dict(agents), events
 
     def clocks_started(self, tickets: set[str]) -> Counter[tuple[str, str]]:
-        return Counter(pair for pair in list(self.sla_started.values()) if pair[0] in tickets)
+        return Counter(
+            (clock.ticket_id, clock.metric)
+            for clock in list(self.sla_started.values())
+            if clock.ticket_id in tickets
+        )
+
+    def sla_clocks(
+        self, tickets: set[str]
+    ) -> tuple[dict[str, TicketOpened], dict[str, list[ClockChange]], dict[str, list[StartedClock]]]:
+        """Of these tickets: how each opened, its later clock events, and its sla.started as told, in order."""
+        opened = {t: self.tickets_opened[t] for t in tickets if t in self.tickets_opened}
+        changes = {t: list(self.clock_changes[t]) for t in opened if t in self.clock_changes}
+        started: dict[str, list[StartedClock]] = defaultdict(list)
+        for clock in list(self.sla_started.values()):
+            if clock.ticket_id in tickets:
+                started[clock.ticket_id].append(clock)
+        return opened, changes, dict(started)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -110,6 +197,16 @@ class BrokerTap:
                 pass
         if self._consumer is not None:
             await self._consumer.stop()
+
+
+def sla_policies_in_force(service_env: Mapping[str, str], cwd: Path) -> SlaConfig:
+    """The SLA policies the platform's sla service runs on, found as it finds them (helpdesk_sla settings
+    and bootstrap): SLA_POLICIES_FILE from its environment (ours with the platform's on top, names in any
+    case), relative to its working directory; unset, the built-in DEFAULT_CONFIG. Its MongoDB is new with
+    each chaos run and nobody PUTs /v1/policies, so the file (or the default) is what stays in force."""
+    env = {**os.environ, **service_env}
+    path = next((value for name, value in env.items() if name.upper() == "SLA_POLICIES_FILE" and value), None)
+    return load_config_file(cwd / path) if path else DEFAULT_CONFIG
 
 
 async def read_model_assignees(

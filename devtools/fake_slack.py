@@ -160,6 +160,14 @@ class FakeSlack:
         with self._cond:
             self._failure = {"count": count, "status": status, "retry_after": retry_after, "method": method}
 
+    def fail_for(self, seconds: float, status: int = 500, method: str | None = None) -> None:
+        """Answer every API call (of `method`, or any) with an HTTP error for `seconds`: Slack down."""
+        with self._cond:
+            self._failure = {
+                "count": 1 << 62, "status": status, "retry_after": 1, "method": method,
+                "until": time.monotonic() + seconds,
+            }  # fmt: skip
+
     def wait_for_call(
         self, method: str, predicate: Callable[[Call], bool] | None = None, timeout: float = 10
     ) -> Call:
@@ -238,6 +246,9 @@ class FakeSlack:
         with self._cond:
             failure = self._failure
             if failure is None or failure["count"] <= 0 or failure["method"] not in (None, method):
+                return None
+            if time.monotonic() >= failure.get("until", float("inf")):
+                self._failure = None  # the outage is over
                 return None
             failure["count"] -= 1
         status = failure["status"]

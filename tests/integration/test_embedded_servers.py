@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from email.message import EmailMessage
@@ -148,6 +149,19 @@ async def test_slack_injected_429_reaches_the_client(fake_slack: FakeSlack) -> N
 
     # Only one call fails.
     assert (await client.chat_postMessage(channel="U1", text="after the limit"))["ok"] is True
+
+
+async def test_slack_down_for_a_while_answers_500_to_every_call_then_answers_again(fake_slack: FakeSlack) -> None:
+    client = AsyncWebClient(token="xoxb-test-token", base_url=fake_slack.url, retry_handlers=[])
+    fake_slack.fail_for(1.0, status=500)
+
+    for text in ("one", "two", "three"):  # not a number of calls: every call while it is down
+        with pytest.raises(SlackApiError) as caught:
+            await client.chat_postMessage(channel="U1", text=text)
+        assert caught.value.response.status_code == 500
+        assert caught.value.response["error"] == "internal_error"
+    await asyncio.sleep(1.1)
+    assert (await client.chat_postMessage(channel="U1", text="back"))["ok"] is True
 
 
 async def test_slack_control_endpoints_serve_other_processes(fake_slack: FakeSlack) -> None:

@@ -45,6 +45,15 @@ LAG_IDLE_REPORT_SECONDS = 1.0
 # must exit within 10 s of SIGTERM (Kubernetes kills it 15 s after the stop began, a 3 s preStop pause
 # first); leaving the group and closing the clients take the rest.
 STOP_TIMEOUT_SECONDS = 6.0
+# aiokafka retries a commit that fails with a retriable error for ever, so a commit the broker keeps
+# refusing would stall the consumer: each commit is bounded, and a consumer whose commits have all failed
+# for a while is replaced by a new one (a new member of the group, which reads again from the last commit).
+# Seen on the embedded broker after it restarts empty: the old member's commits are refused as
+# "unknown topic or partition" for ever, while a new member's are taken.
+COMMIT_TIMEOUT_SECONDS = 10.0
+REPLACE_AFTER_FAILING_COMMITS_SECONDS = 30.0
+# How often each consumer looks for partitions whose log now ends before its position (ShortenedLogWatch).
+SHORTENED_LOG_CHECK_SECONDS = 0.5
 
 # A store or broker that is down says nothing about the event: such failures keep the record
 # uncommitted and are retried until the dependency is back, never dead-lettered.
@@ -55,6 +64,20 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     aiokafka.errors.KafkaConnectionError,
     aiokafka.errors.KafkaTimeoutError,
 )
+
+
+def is_infrastructure_error(
+    error: BaseException, known: tuple[type[BaseException], ...] = INFRASTRUCTURE_ERRORS
+) -> bool:
+    """A failure of a store or broker rather than of the event: the known kinds, and any Kafka error that
+    Kafka calls retriable or cannot name (the embedded broker answers UnknownError to produce requests
+    for a few seconds after a restart). A Kafka error that is the record's own fault (too large, say)
+    is not retriable, so it still dead-letters instead of blocking its partition."""
+    if isinstance(error, known):
+        return True
+    return isinstance(error, aiokafka.errors.KafkaError) and (
+        error.retriable or isinstance(error, aiokafka.errors.UnknownError)
+    )
 
 
 class DependencyUnavailable(Exception):
@@ -183,7 +206,7 @@ class EventDispatcher:
                     return await self._dead_letter(record, "rejected", str(error), event_type)
                 except Exception as error:  # one bad event must not stop the consumer
                     if attempt == self._max_attempts:
-                        if isinstance(error, self._infrastructure_errors):
+                        if is_infrastructure_error(error, self._infrastructure_errors):
                             raise DependencyUnavailable(f"{event_type} {envelope.id}: {error!r}") from error
                         log.exception("handler for %s %s failed %d times", event_type, envelope.id, attempt)
                         span.record_exception(error)
@@ -238,12 +261,21 @@ class EventConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._commits_failing_since: float | None = None
+        self._shortened = ShortenedLogWatch()
+        self.replaced = 0  # how many times the client was replaced after its commits kept failing
 
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
     async def start(self) -> None:
+        consumer = await self._new_consumer()
+        self._consumer = consumer
+        self._stopping.clear()
+        self._task = asyncio.create_task(self._run(consumer), name=f"consumer-{self._group_id}")
+
+    async def _new_consumer(self) -> AIOKafkaConsumer:
         consumer = AIOKafkaConsumer(
             *self._topics,
             bootstrap_servers=self._settings.bootstrap_servers,
@@ -261,9 +293,33 @@ class EventConsumer:
         except BaseException:
             await consumer.stop()
             raise
-        self._consumer = consumer
-        self._stopping.clear()
-        self._task = asyncio.create_task(self._run(consumer), name=f"consumer-{self._group_id}")
+        self._commits_failing_since = None
+        return consumer
+
+    async def _replace(self, consumer: AIOKafkaConsumer) -> AIOKafkaConsumer | None:
+        """A new client in place of one whose commits keep failing; the old one's uncommitted records are
+        read again by whoever gets their partitions (handlers are idempotent). None: stopped meanwhile."""
+        log.error(
+            "commits in %s have failed for %.0f s; replacing the consumer",
+            self._group_id, REPLACE_AFTER_FAILING_COMMITS_SECONDS,
+        )  # fmt: skip
+        self._consumer = None
+        try:
+            await asyncio.wait_for(consumer.stop(), COMMIT_TIMEOUT_SECONDS)
+        except Exception:
+            log.warning("the old consumer of %s did not stop cleanly", self._group_id, exc_info=True)
+        self._lag.clear()
+        while not self._stopping.is_set():
+            try:
+                consumer = await self._new_consumer()
+            except Exception:
+                log.warning("could not start a new consumer for %s; retrying", self._group_id, exc_info=True)
+                await asyncio.sleep(1.0)
+                continue
+            self._consumer = consumer
+            self.replaced += 1
+            return consumer
+        return None
 
     async def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
         """Finish the record in hand, commit what is done, leave the group."""
@@ -282,6 +338,33 @@ class EventConsumer:
         self._lag.clear()  # a stopped consumer owns no partitions: no stale lag
 
     async def _run(self, consumer: AIOKafkaConsumer) -> None:
+        watch = asyncio.create_task(self._watch_for_shortened_logs(), name=f"shortened-logs-{self._group_id}")
+        try:
+            await self._consume(consumer)
+        finally:
+            watch.cancel()
+
+    async def _watch_for_shortened_logs(self) -> None:
+        """Beside the loop, not in it: a batch can wait on a commit for seconds, and a shortened log is only
+        seen as such until the new records written there reach the position the consumer had."""
+        while True:
+            await asyncio.sleep(SHORTENED_LOG_CHECK_SECONDS)
+            consumer = self._consumer
+            if consumer is None:
+                continue
+            try:
+                shortened = await self._shortened.check(consumer)
+                if shortened:
+                    log.error(
+                        "%s: the log of %s now ends before the offsets already read (the broker lost records); "
+                        "reading it again from its beginning",
+                        self._group_id, ", ".join(f"{tp.topic}[{tp.partition}]" for tp in shortened),
+                    )  # fmt: skip
+                    await consumer.seek_to_beginning(*shortened)
+            except Exception:  # a watch must never stop consuming
+                log.warning("could not check %s for shortened logs", self._group_id, exc_info=True)
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         loop = asyncio.get_running_loop()
         next_idle_report = 0.0
         while not self._stopping.is_set():
@@ -299,6 +382,12 @@ class EventConsumer:
             if batches or loop.time() >= next_idle_report:
                 await self._lag.report(consumer)
                 next_idle_report = loop.time() + LAG_IDLE_REPORT_SECONDS
+            failing_since = self._commits_failing_since
+            if failing_since is not None and loop.time() - failing_since >= REPLACE_AFTER_FAILING_COMMITS_SECONDS:
+                replacement = await self._replace(consumer)
+                if replacement is None:
+                    return
+                consumer = replacement
 
     async def _process_partition(self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list) -> None:
         next_offset: int | None = None
@@ -327,10 +416,15 @@ class EventConsumer:
             next_offset = record.offset + 1
         if next_offset is not None:
             try:
-                await consumer.commit({partition: next_offset})
+                await asyncio.wait_for(consumer.commit({partition: next_offset}), COMMIT_TIMEOUT_SECONDS)
             except Exception:
-                # Lost the partition in a rebalance: its new owner re-reads from the last commit.
+                # Lost the partition in a rebalance: its new owner re-reads from the last commit. A commit
+                # that keeps failing (or hangs) gets the consumer replaced (see _run).
                 log.warning("commit of %s at %d failed", partition, next_offset, exc_info=True)
+                if self._commits_failing_since is None:
+                    self._commits_failing_since = asyncio.get_running_loop().time()
+            else:
+                self._commits_failing_since = None
 
 
 async def consumer_lag(consumer: Any, position_timeout: float = 1.0) -> dict[tuple[str, int], int | None]:
@@ -351,6 +445,38 @@ async def consumer_lag(consumer: Any, position_timeout: float = 1.0) -> dict[tup
             highwater = position = None  # revoked meanwhile
         lags[(partition.topic, partition.partition)] = partition_lag(highwater, position)
     return lags
+
+
+class ShortenedLogWatch:
+    """Finds assigned partitions whose log now ends before the position the consumer reached.
+
+    The broker lost records there: the embedded broker comes back from a restart empty (and answers a
+    fetch past the end with nothing, not with an out-of-range error); on Kafka an unclean leader
+    election truncates. Records written since get offsets the consumer has already passed, so it would
+    skip them without a word: such a partition must be read again from its beginning (every handler is
+    idempotent). A partition counts only when seen so twice in a row (the checks are a second or more
+    apart), so a highwater that trails by one fetch is not taken for a loss.
+    """
+
+    def __init__(self) -> None:
+        self._suspects: set[Any] = set()
+
+    async def check(self, consumer: Any) -> list[Any]:
+        """The partitions found shortened (aiokafka's or faust's consumer, as for `consumer_lag`)."""
+        now: set[Any] = set()
+        for partition in consumer.assignment():
+            try:
+                highwater = consumer.highwater(partition)
+                if highwater is None:
+                    continue
+                position = await asyncio.wait_for(consumer.position(partition), 1.0)
+            except (AssertionError, TimeoutError, aiokafka.errors.IllegalStateError):
+                continue  # revoked meanwhile
+            if position is not None and position > highwater:
+                now.add(partition)
+        shortened = sorted(now & self._suspects)
+        self._suspects = now - set(shortened)
+        return shortened
 
 
 class LagReporter:

@@ -73,6 +73,7 @@ def retry_policy(settings: Settings) -> RetryPolicy:
         max_attempts=settings.delivery_max_attempts,
         base_delay=settings.delivery_base_delay_seconds,
         max_delay=settings.delivery_max_delay_seconds,
+        outage_seconds=settings.delivery_outage_seconds,
     )
 
 

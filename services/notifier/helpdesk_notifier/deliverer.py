@@ -179,10 +179,17 @@ class _Tally:
         self._policy = policy
         self._failures = 0
         self._rate_limited = 0
+        self._waited = 0.0  # after failed attempts, not after rate-limited answers
 
     def after(self, error: DeliveryError, rand: Callable[[], float]) -> Retry | GiveUp:
-        if self._policy.is_rate_limit(error):
+        rate_limited = self._policy.is_rate_limit(error)
+        if rate_limited:
             self._rate_limited += 1
         else:
             self._failures += 1
-        return self._policy.after_failure(self._failures, error, rand, rate_limited=self._rate_limited)
+        decision = self._policy.after_failure(
+            self._failures, error, rand, rate_limited=self._rate_limited, waited=self._waited
+        )
+        if isinstance(decision, Retry) and not rate_limited:
+            self._waited += decision.delay
+        return decision

@@ -8,6 +8,11 @@ even above `max_delay`: retrying sooner only earns another 429.
 A rate-limited answer with `Retry-After` is not a failure of the delivery: Slack said when to come
 back. It does not use up one of `max_attempts` (a burst of 429s would otherwise exhaust them and
 lose the message); `max_rate_limited` bounds those waits on their own.
+
+An outage (Slack answering 5xx, Slack or the mail server unreachable) is waited out for
+`outage_seconds` of waiting, not only `max_attempts` attempts: a delivery fails once it has used both,
+so Slack down for half an hour delays its messages and loses none. The waits are counted by the
+caller (the sum of the delays it was told to wait), which keeps this module free of a clock.
 """
 
 from __future__ import annotations
@@ -35,11 +40,12 @@ class RetryPolicy:
     base_delay: float = 1.0
     max_delay: float = 30.0
     max_rate_limited: int = 60
+    outage_seconds: float = 3600.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
-        if self.base_delay < 0 or self.max_delay < 0:
+        if self.base_delay < 0 or self.max_delay < 0 or self.outage_seconds < 0:
             raise ValueError("delays must not be negative")
 
     def backoff(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
@@ -48,18 +54,24 @@ class RetryPolicy:
         return step / 2 + rand() * step / 2
 
     def after_failure(
-        self, attempt: int, error: DeliveryError, rand: Callable[[], float] = random.random, *, rate_limited: int = 0
+        self,
+        attempt: int,
+        error: DeliveryError,
+        rand: Callable[[], float] = random.random,
+        *,
+        rate_limited: int = 0,
+        waited: float = 0.0,
     ) -> Retry | GiveUp:
         """What to do once failed attempt number `attempt` (1-based, rate-limited answers not counted)
         failed with `error`, or once the `rate_limited`-th rate-limited answer came (`error` then has
-        `retry_after`)."""
+        `retry_after`); `waited`: the seconds already waited after this delivery's failed attempts."""
         if not error.retryable:
             return GiveUp(f"permanent error: {error}")
         if error.retry_after is not None:
             if rate_limited > self.max_rate_limited:
                 return GiveUp(f"still rate limited after {rate_limited} waits: {error}")
             return Retry(max(0.0, error.retry_after))
-        if attempt >= self.max_attempts:
+        if attempt >= self.max_attempts and waited >= self.outage_seconds:
             return GiveUp(f"gave up after {attempt} attempts: {error}")
         return Retry(self.backoff(attempt, rand))
 

@@ -44,6 +44,9 @@ class Settings(ServiceSettings):
     delivery_max_attempts: int = 10
     delivery_base_delay_seconds: float = 1.0
     delivery_max_delay_seconds: float = 30.0
+    # An outage (Slack 5xx, Slack or SMTP unreachable) is waited out this long as well: a delivery fails
+    # only once it has used its attempts *and* waited this long, so a Slack outage loses no message.
+    delivery_outage_seconds: float = 3600.0
     # The Redis guard of a delivery in progress is a lease renewed every third of this while held: a dead
     # holder's deliveries are free again this long after it died (a restarted notifier waits for that).
     delivery_guard_ttl_seconds: int = 30

@@ -3,16 +3,23 @@
 faust 0.15 fixes the aiokafka consumer's fetch wait at 1500 ms. Apache Kafka answers a fetch as
 soon as data arrives, so there it costs nothing; Tansu (the embedded broker) holds the fetch for
 a good part of the wait: measured from ticket.created to ticket.assigned, 457 ms at 1500, 333 ms
-at 500, 78 ms at 50.
+at 500, 78 ms at 50. Its commits are also bounded in time (see `_ConsumerThread._commit`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from typing import Any
 
 import aiokafka
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from helpdesk_events.consumer import COMMIT_TIMEOUT_SECONDS
+
+log = logging.getLogger(__name__)
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -21,6 +28,21 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         # aiokafka reads this when the consumer starts (it builds its Fetcher then); faust has no setting for it.
         consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms
         return consumer
+
+    async def _commit(self, offsets: Any) -> bool:
+        # aiokafka retries a retriable commit error for ever, and faust waits for it: bound each commit and
+        # tell the app since when they fail, so the router can replace a consumer that cannot commit (the
+        # same rule as helpdesk_events.consumer; seen on the embedded broker after it restarts empty).
+        try:
+            committed = await asyncio.wait_for(super()._commit(offsets), COMMIT_TIMEOUT_SECONDS)
+        except TimeoutError:
+            log.warning("commit of %d partitions did not finish within %.0f s", len(offsets), COMMIT_TIMEOUT_SECONDS)
+            committed = False
+        if committed:
+            self.app.commits_failing_since = None
+        elif self.app.commits_failing_since is None:
+            self.app.commits_failing_since = time.monotonic()
+        return committed
 
 
 class _Consumer(faust_aiokafka.Consumer):
@@ -37,6 +59,7 @@ class RouterApp(faust.App):
 
     def __init__(self, *args: Any, fetch_max_wait_ms: int, **kwargs: Any) -> None:
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        self.commits_failing_since: float | None = None  # time.monotonic() of the first failed commit in a row
         super().__init__(*args, **kwargs)
 
     def _new_transport(self) -> Any:

@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import faust
 
 from helpdesk_events import Topic
-from helpdesk_events.consumer import ConsumedRecord, EventDispatcher, LagReporter
+from helpdesk_events import consumer as event_consumer
+from helpdesk_events.consumer import ConsumedRecord, EventDispatcher, LagReporter, ShortenedLogWatch
 from helpdesk_router.assignment import SERVICE
 from helpdesk_router.faust_transport import RouterApp
 from helpdesk_router.settings import Settings
@@ -95,6 +97,9 @@ class TicketStream:
         self._started = False
         self._datadir: tempfile.TemporaryDirectory[str] | None = None
         self._lag = LagReporter(SERVICE)
+        self._replacing: asyncio.Task[None] | None = None
+        self._shortened = ShortenedLogWatch()
+        self.replaced = 0  # how many times the faust app was replaced after its commits kept failing
 
     @property
     def app(self) -> faust.App | None:
@@ -161,8 +166,42 @@ class TicketStream:
             await manual.ack(event)
 
     async def _report_lag(self) -> None:
-        if self._app is not None:
-            await self._lag.report(self._app.consumer)
+        app = self._app
+        if app is None:
+            return
+        shortened = await self._shortened.check(app.consumer)
+        if shortened:
+            log.error(
+                "the log of %s now ends before the offsets already read (the broker lost records); "
+                "reading it again from its beginning",
+                ", ".join(f"{tp.topic}[{tp.partition}]" for tp in shortened),
+            )
+            for partition in shortened:
+                await app.consumer.seek(partition, 0)  # faust's seek also forgets what it had read there
+        await self._lag.report(app.consumer)
+        failing_since = getattr(app, "commits_failing_since", None)
+        if (
+            failing_since is not None
+            and time.monotonic() - failing_since >= event_consumer.REPLACE_AFTER_FAILING_COMMITS_SECONDS
+            and self._replacing is None
+        ):
+            # Not awaited here: stopping the app stops this very timer. The task outlives the old app.
+            self._replacing = asyncio.create_task(self._replace(app), name="router-replace-faust-app")
+
+    async def _replace(self, app: faust.App) -> None:
+        """A new faust app (a new member of the group) in place of one whose commits keep failing: it reads
+        again from the last commit, and the desk's handlers are idempotent."""
+        log.error("the router's commits keep failing; replacing its consumer")
+        try:
+            if self._app is app:
+                await self.stop()
+                self.build()
+                await self.start()
+                self.replaced += 1
+        except Exception:
+            log.exception("could not replace the router's consumer; the next lag report tries again")
+        finally:
+            self._replacing = None
 
     async def _run_sweep(self) -> None:
         assert self._sweep is not None

@@ -46,6 +46,7 @@ def notifier_settings(
         slack_bot_token=SLACK_TEST_TOKEN,
         slack_api_url=fake_slack.url,
         delivery_max_attempts=3,
+        delivery_outage_seconds=0,  # fail after the 3 attempts: the tests of a delivery that never gets through
         delivery_base_delay_seconds=0.01,
         delivery_max_delay_seconds=0.05,
         delivery_guard_ttl_seconds=60,

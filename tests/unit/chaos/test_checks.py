@@ -87,6 +87,32 @@ def test_an_expected_metric_missing_counts_even_when_another_clock_started() -> 
     assert judge(seen).lost == {"sla_clock_not_started": ["T1"]}
 
 
+def test_a_clock_on_the_wrong_due_time_is_lost_like_a_missing_step_and_says_why() -> None:
+    seen = healthy("T1", "T2")
+    seen.sla_due_wrong = {"T2": "first_reply told due 21:00; expected 12:00", "OTHER-RUN": "not ours"}
+    verdict = judge(seen)
+    assert verdict.lost == {"sla_due_wrong": ["T2"]}
+    assert verdict.lost_count == 1
+    assert verdict.sla_due_wrong == {"T2": "first_reply told due 21:00; expected 12:00"}
+
+
+def test_each_ticket_owes_the_clocks_its_own_policy_starts() -> None:
+    seen = healthy("COVERED", "UNCOVERED", "UNKNOWN")
+    seen.sla_started = Counter({("COVERED", "first_reply"): 1, ("UNKNOWN", "resolution"): 1})
+    seen.sla_metrics_expected = ("first_reply",)  # run-wide, for tickets whose policy is not known
+    seen.sla_metrics_by_ticket = {"COVERED": ("first_reply", "resolution"), "UNCOVERED": ()}
+    # COVERED lacks its resolution clock; UNCOVERED owes none; UNKNOWN falls back on the run-wide metrics.
+    assert judge(seen).lost == {"sla_clock_not_started": ["COVERED", "UNKNOWN"]}
+
+
+def test_a_re_targeted_clock_told_again_is_not_a_duplicate_but_once_more_is() -> None:
+    seen = healthy("RETARGETED", "TOLD_THRICE")
+    seen.sla_started[("RETARGETED", "first_reply")] = 2
+    seen.sla_started[("TOLD_THRICE", "first_reply")] = 3
+    seen.sla_starts_expected = Counter({("RETARGETED", "first_reply"): 2, ("TOLD_THRICE", "first_reply"): 2})
+    assert judge(seen).duplicated == {"sla_clock_started_twice": ["TOLD_THRICE"]}
+
+
 def test_poison_must_be_dead_lettered_once_per_reading_group() -> None:
     poisoned = {"k-tickets": "tickets", "k-notifications": "notifications", "k-agents": "agents"}
     dead = Counter(

@@ -254,7 +254,7 @@ def deliverer(store: MemoryStore, publisher: Announcements, slack: Slack | None)
         store=store,  # type: ignore[arg-type]
         guard=AlwaysHeld(),  # type: ignore[arg-type]
         publisher=publisher,  # type: ignore[arg-type]
-        policy=RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=1.0),
+        policy=RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=1.0, outage_seconds=0),
         sleep=no_wait,
         rand=lambda: 0.0,
         find_posted=slack.find_posted if slack is not None else None,
@@ -348,25 +348,64 @@ async def test_a_settled_delivery_is_neither_looked_for_nor_sent_again() -> None
     assert (slack.looked_up, slack.posted, publisher.emitted) == ([], [], [])
 
 
-async def test_a_burst_of_429s_longer_than_the_attempts_delays_the_post_but_loses_nothing() -> None:
-    new = record(DeliveryChannel.SLACK, kind=DeliveryKind.ASSIGNMENT, content=POST)
-    store, publisher = MemoryStore(), Announcements()
-    refusals = [TransientDeliveryError("HTTP 429: ratelimited", retry_after=1) for _ in range(7)]
-    waits: list[float] = []
+class ScriptedSlack:
+    """Slack refusing a delivery's posts with the given errors, in order, then taking it; and the clock's
+    waits in between, recorded instead of slept."""
 
-    async def post(delivery: Delivery) -> Receipt:
-        if refusals:
-            raise refusals.pop(0)
+    def __init__(self, refusals: list[Exception], *, forever: bool = False) -> None:
+        self.refusals, self.forever = refusals, forever
+        self.waits: list[float] = []
+
+    async def post(self, delivery: Delivery) -> Receipt:
+        if self.refusals:
+            raise self.refusals[0] if self.forever else self.refusals.pop(0)
         return Receipt(external_id="1700000000.000003", conversation="D0AGENT")
 
-    async def wait(seconds: float) -> None:
-        waits.append(seconds)
+    async def wait(self, seconds: float) -> None:
+        self.waits.append(seconds)
 
-    policy = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=1.0)
-    sender = Deliverer(store=store, guard=AlwaysHeld(), publisher=publisher, policy=policy,  # type: ignore[arg-type]
-                       sleep=wait, rand=lambda: 0.0)  # fmt: skip
-    delivered = await sender.deliver(request_of(new), post)
+
+def sending(slack: ScriptedSlack, policy: RetryPolicy, rand: float) -> tuple[Deliverer, Announcements, Delivery]:
+    new = record(DeliveryChannel.SLACK, kind=DeliveryKind.ASSIGNMENT, content=POST)
+    publisher = Announcements()
+    sender = Deliverer(store=MemoryStore(), guard=AlwaysHeld(), publisher=publisher, policy=policy,  # type: ignore[arg-type]
+                       sleep=slack.wait, rand=lambda: rand)  # fmt: skip
+    return sender, publisher, new
+
+
+async def test_a_burst_of_429s_longer_than_the_attempts_delays_the_post_but_loses_nothing() -> None:
+    slack = ScriptedSlack([TransientDeliveryError("HTTP 429: ratelimited", retry_after=1) for _ in range(7)])
+    policy = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=1.0, outage_seconds=0)
+    sender, publisher, new = sending(slack, policy, rand=0.0)
+
+    delivered = await sender.deliver(request_of(new), slack.post)
 
     assert delivered.status is DeliveryStatus.SENT and delivered.attempts == 8  # 7 refused, then sent
-    assert waits == [1.0] * 7  # each Retry-After honoured
+    assert slack.waits == [1.0] * 7  # each Retry-After honoured
     assert [type(e) for e in publisher.emitted] == [NotificationSent]
+
+
+async def test_a_slack_outage_longer_than_the_attempts_is_waited_out_and_the_message_sent_once() -> None:
+    """Twenty 500s in a row on one delivery with 3 attempts: with an outage budget the delivery keeps
+    waiting and sends once Slack answers; without one it would have failed after the third."""
+    slack = ScriptedSlack([TransientDeliveryError("HTTP 500: Slack: internal_error") for _ in range(20)])
+    policy = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=2.0, outage_seconds=60)
+    sender, publisher, new = sending(slack, policy, rand=1.0)
+
+    delivered = await sender.deliver(request_of(new), slack.post)
+
+    assert delivered.status is DeliveryStatus.SENT and delivered.attempts == 21  # 20 refused, then sent
+    assert slack.waits == [1.0] + [2.0] * 19 and sum(slack.waits) < policy.outage_seconds
+    assert [type(e) for e in publisher.emitted] == [NotificationSent]
+
+
+async def test_an_outage_past_its_budget_fails_the_delivery_after_the_attempts_and_the_waiting() -> None:
+    slack = ScriptedSlack([TransientDeliveryError("HTTP 500: Slack: internal_error")], forever=True)
+    policy = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=2.0, outage_seconds=10)
+    sender, publisher, new = sending(slack, policy, rand=1.0)
+
+    with pytest.raises(DeadLetter):
+        await sender.deliver(request_of(new), slack.post)
+
+    assert slack.waits == [1.0, 2.0, 2.0, 2.0, 2.0, 2.0] and sum(slack.waits) >= policy.outage_seconds
+    assert [type(e) for e in publisher.emitted] == [NotificationFailed]

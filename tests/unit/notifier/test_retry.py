@@ -7,7 +7,7 @@ import pytest
 from helpdesk_notifier.ports import PermanentDeliveryError, TransientDeliveryError
 from helpdesk_notifier.retry import GiveUp, Retry, RetryPolicy, http_failure, parse_retry_after, smtp_failure
 
-POLICY = RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=5.0)
+POLICY = RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=5.0, outage_seconds=0)
 
 
 def test_waits_double_with_each_attempt_up_to_the_cap() -> None:
@@ -43,7 +43,9 @@ def test_a_permanent_error_gives_up_at_once() -> None:
 
 
 def test_a_single_attempt_policy_never_retries() -> None:
-    assert isinstance(RetryPolicy(max_attempts=1).after_failure(1, TransientDeliveryError("x")), GiveUp)
+    assert isinstance(
+        RetryPolicy(max_attempts=1, outage_seconds=0).after_failure(1, TransientDeliveryError("x")), GiveUp
+    )
 
 
 def test_a_policy_needs_at_least_one_attempt() -> None:
@@ -98,11 +100,35 @@ def test_the_default_settings_ride_out_a_minute_long_outage() -> None:
     ]
     assert all(isinstance(decision, Retry) for decision in shortest_waits)
     assert sum(decision.delay for decision in shortest_waits) > 60
-    assert isinstance(policy.after_failure(policy.max_attempts, outage), GiveUp)
+
+
+def test_an_outage_is_waited_out_past_the_attempts_until_the_outage_budget_is_spent() -> None:
+    """Slack answering 500 for half an hour: the delivery keeps trying every max_delay, and fails only
+    once it has used its attempts and waited `outage_seconds` (the defaults: 10 attempts, one hour)."""
+    policy = RetryPolicy()  # the defaults, as the notifier's settings give them
+    assert policy.outage_seconds == 3600 and policy.max_attempts == 10
+    outage = TransientDeliveryError("HTTP 500: Slack: internal_error")
+    waited, attempt = 0.0, 0
+    while True:
+        attempt += 1
+        decision = policy.after_failure(attempt, outage, rand=lambda: 1.0, waited=waited)
+        if isinstance(decision, GiveUp):
+            break
+        waited += decision.delay
+        if attempt > 10:
+            assert decision == Retry(policy.max_delay)  # past the attempts: every max_delay
+    assert waited >= policy.outage_seconds and attempt >= policy.max_attempts
+    assert waited < policy.outage_seconds + policy.max_delay  # not a wait more than needed
+    assert decision.reason == f"gave up after {attempt} attempts: HTTP 500: Slack: internal_error"
+    # Attempts used but not the time: still waiting; time spent but not the attempts: still trying.
+    assert isinstance(policy.after_failure(10, outage, waited=3599), Retry)
+    assert isinstance(policy.after_failure(9, outage, waited=7200), Retry)
+    # A refusal retrying cannot change fails at once, outage budget or not.
+    assert isinstance(policy.after_failure(1, PermanentDeliveryError("channel_not_found")), GiveUp)
 
 
 def test_rate_limited_answers_do_not_use_up_the_attempts_but_are_bounded_on_their_own() -> None:
-    policy = RetryPolicy(max_attempts=3, max_rate_limited=40)
+    policy = RetryPolicy(max_attempts=3, max_rate_limited=40, outage_seconds=0)
     limited = TransientDeliveryError("HTTP 429", retry_after=1)
     # A burst of 429s longer than max_attempts: each one waits as told, none gives up.
     waits = [policy.after_failure(1, limited, rate_limited=count) for count in range(1, 41)]
