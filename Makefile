@@ -17,7 +17,7 @@ help:
 	@echo "make test    set up and run the whole test suite (unit, integration, end-to-end)"
 	@echo "make docs    regenerate docs/events (JSON Schema and AsyncAPI) from the event models"
 	@echo "make bench   print throughput figures on the embedded stack"
-	@echo "make chaos   the fault suite: kills, poison, duplicates, Slack faults (CHAOS_ARGS=\"--tickets 200\")"
+	@echo "make chaos   the fault suite: kills, a broker restart, poison, duplicates, Slack and SMTP down (CHAOS_ARGS=\"--tickets 200\")"
 
 $(STAMP): $(MANIFESTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
