@@ -36,7 +36,8 @@ from chaos.checks import (
     recovery_seconds,
     table,
 )
-from chaos.observe import BrokerTap, read_model_assignees
+from chaos.observe import BrokerTap, read_model_assignees, sla_policies_in_force
+from chaos.sla_due import check_clocks
 from devtools.fake_slack import FakeSlack
 from devtools.platform import SERVICES, Platform
 from devtools.servers import EmbeddedKafka, EmbeddedMongo, EmbeddedRedis, SmtpCapture, free_port
@@ -394,10 +395,6 @@ async def observe(stack: Stack, run: Run) -> Verdict:
     mails = stack.ack_emails()
     seen.ack_emails = Counter({t: mails[t] for t in run.accepted})
     seen.sla_started = stack.tap.clocks_started(run.accepted)
-    # Imported here to keep the SLA check within observe(); they can join the module imports.
-    from chaos.observe import sla_policies_in_force
-    from chaos.sla_due import check_clocks
-
     # Each clock against what its policy says, on the policies the platform's sla service runs on.
     sla_process = stack.platform.processes["sla"]
     policies = sla_policies_in_force(stack.platform.service_env(), sla_process.log_dir or Path.cwd())

@@ -52,7 +52,6 @@ class BrokerTap:
         self.produced_at: dict[str, list[float]] = defaultdict(list)  # event type -> record timestamps
         self.dead_letters: Counter[tuple[str, str]] = Counter()  # (record key, consumer group) -> copies
         self.dead_letter_at: dict[str, float] = {}  # record key -> last copy's timestamp
-        self.rewinds = 0  # partitions read again from their beginning after the broker lost their records
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task | None = None
 
@@ -106,10 +105,7 @@ class BrokerTap:
         shortened = ShortenedLogWatch()
         while True:
             await asyncio.sleep(SHORTENED_LOG_CHECK_SECONDS)
-            lost = await shortened.check(self._consumer)
-            if lost:
-                self.rewinds += len(lost)
-                await self._consumer.seek_to_beginning(*lost)
+            await shortened.rewind(self._consumer, "chaos tap")
 
     def _dead_letter(self, record) -> None:
         headers = {k: v.decode(errors="replace") for k, v in record.headers}

@@ -263,7 +263,6 @@ class EventConsumer:
         self._stopping = asyncio.Event()
         self._commits_failing_since: float | None = None
         self._shortened = ShortenedLogWatch()
-        self.replaced = 0  # how many times the client was replaced after its commits kept failing
 
     @property
     def running(self) -> bool:
@@ -317,7 +316,6 @@ class EventConsumer:
                 await asyncio.sleep(1.0)
                 continue
             self._consumer = consumer
-            self.replaced += 1
             return consumer
         return None
 
@@ -353,14 +351,7 @@ class EventConsumer:
             if consumer is None:
                 continue
             try:
-                shortened = await self._shortened.check(consumer)
-                if shortened:
-                    log.error(
-                        "%s: the log of %s now ends before the offsets already read (the broker lost records); "
-                        "reading it again from its beginning",
-                        self._group_id, ", ".join(f"{tp.topic}[{tp.partition}]" for tp in shortened),
-                    )  # fmt: skip
-                    await consumer.seek_to_beginning(*shortened)
+                await self._shortened.rewind(consumer, self._group_id)
             except Exception:  # a watch must never stop consuming
                 log.warning("could not check %s for shortened logs", self._group_id, exc_info=True)
 
@@ -476,6 +467,25 @@ class ShortenedLogWatch:
                 now.add(partition)
         shortened = sorted(now & self._suspects)
         self._suspects = now - set(shortened)
+        return shortened
+
+    async def rewind(
+        self, consumer: Any, who: str, seek: Callable[[Any], Awaitable[object]] | None = None
+    ) -> list[Any]:
+        """`check`, then read each partition found shortened again from its beginning: with the consumer's
+        `seek_to_beginning`, or `seek(partition)` where the client keeps more state (faust)."""
+        shortened = await self.check(consumer)
+        if shortened:
+            log.error(
+                "%s: the log of %s now ends before the offsets already read (the broker lost records); "
+                "reading it again from its beginning",
+                who, ", ".join(f"{tp.topic}[{tp.partition}]" for tp in shortened),
+            )  # fmt: skip
+            if seek is None:
+                await consumer.seek_to_beginning(*shortened)
+            else:
+                for partition in shortened:
+                    await seek(partition)
         return shortened
 
 

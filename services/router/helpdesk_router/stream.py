@@ -99,7 +99,6 @@ class TicketStream:
         self._lag = LagReporter(SERVICE)
         self._replacing: asyncio.Task[None] | None = None
         self._shortened = ShortenedLogWatch()
-        self.replaced = 0  # how many times the faust app was replaced after its commits kept failing
 
     @property
     def app(self) -> faust.App | None:
@@ -169,15 +168,10 @@ class TicketStream:
         app = self._app
         if app is None:
             return
-        shortened = await self._shortened.check(app.consumer)
-        if shortened:
-            log.error(
-                "the log of %s now ends before the offsets already read (the broker lost records); "
-                "reading it again from its beginning",
-                ", ".join(f"{tp.topic}[{tp.partition}]" for tp in shortened),
-            )
-            for partition in shortened:
-                await app.consumer.seek(partition, 0)  # faust's seek also forgets what it had read there
+        # faust's seek also forgets what it had read there, so the records come through again.
+        await self._shortened.rewind(
+            app.consumer, SERVICE, seek=lambda partition: app.consumer.seek(partition, 0)
+        )
         await self._lag.report(app.consumer)
         failing_since = getattr(app, "commits_failing_since", None)
         if (
@@ -197,7 +191,6 @@ class TicketStream:
                 await self.stop()
                 self.build()
                 await self.start()
-                self.replaced += 1
         except Exception:
             log.exception("could not replace the router's consumer; the next lag report tries again")
         finally:
