@@ -131,10 +131,12 @@ async def test_sla_on_sigterm_stops_within_the_batch_and_commits_exactly_what_it
     print(f"sla: {len(committed_ids)} committed, {len(done_clocks)} clocks, {len(done_facts)} facts")
     # Never half-done: an event has both its clock and its report facts, or neither.
     assert done_clocks == done_facts, process.log()
-    # What it finished is committed, and only that: a restart resumes right after the last one.
-    assert committed_ids == done_clocks, process.log()
-    # Consumption stopped in the middle of a batch: it did not go on through the records in hand.
-    assert 0 < len(done_clocks) < BATCH, process.log()
+    # Nothing committed that was not finished: a restart resumes at the first event not done. Events of
+    # other tickets finished beside it stay uncommitted and are applied again (idempotently) then.
+    assert committed_ids and committed_ids <= done_clocks, process.log()
+    # It stopped with the records in hand, not after running through the backlog: at most one batch
+    # is finished but not committed.
+    assert len(done_clocks - committed_ids) < BATCH, process.log()
 
 
 @pytest.fixture
@@ -163,9 +165,10 @@ async def test_notifier_on_sigterm_finishes_the_mail_in_hand_commits_it_and_exit
     kafka_bootstrap: str, mongodb_url: str, redis_url: str, topic_prefix: str, mongo_db_prefix: str,
     gated_smtp: GatedSmtp, tmp_path: Path,
 ) -> None:  # fmt: skip
+    # Four events in hand at most (tickets side by side), fewer than the eight sent.
     settings = notifier_settings(
         kafka_bootstrap, mongodb_url, redis_url, topic_prefix, mongo_db_prefix, smtp=gated_smtp
-    )
+    ).model_copy(update={"consumer_concurrency": 4})
     await ensure_topics(settings.kafka("graceful-tests"))
     tickets_topic = TopicNames(settings.kafka_topic_prefix).name(Topic.TICKETS)
     events = [ticket_created(new_ticket_id()) for _ in range(8)]
@@ -198,12 +201,14 @@ async def test_notifier_on_sigterm_finishes_the_mail_in_hand_commits_it_and_exit
         ticket_of = {str(envelope.id): envelope.ticket_id for envelope in events}
         mailed = mailed_tickets(gated_smtp.messages)
         print(f"notifier: {len(mailed)} of {len(events)} mailed, {len(committed_ids)} committed")
-        # The mail in hand went out, once; each event whose mail went out is committed, and no other.
+        # The mails in hand went out, once each; no event is committed whose mail did not go out (one that
+        # went out above the commit is read again by the next owner, and the delivery record stops a resend).
         assert mailed and set(mailed.values()) == {1}, mailed
-        assert {ticket_of[event_id] for event_id in committed_ids} == set(mailed), process.log()
-        # It stopped taking records: only the one in hand in each partition was finished, the rest is
-        # left, uncommitted, for the next owner.
-        assert len(mailed) <= settings.kafka_topic_partitions < len(events), process.log()
+        committed_tickets = {ticket_of[event_id] for event_id in committed_ids}
+        assert committed_tickets and committed_tickets <= set(mailed), process.log()
+        # It stopped taking records: only those in hand were finished, the rest is left, uncommitted,
+        # for the next owner.
+        assert len(mailed) <= settings.consumer_concurrency < len(events), process.log()
     finally:
         await drop_database(mongodb_url, settings.mongodb_database)
 

@@ -251,6 +251,7 @@ class EventConsumer:
         dispatcher: EventDispatcher,
         batch_size: int = 500,
         service: str | None = None,
+        concurrency: int = 16,
     ) -> None:
         self._settings = settings
         self._group_id = group_id
@@ -263,6 +264,9 @@ class EventConsumer:
         self._stopping = asyncio.Event()
         self._commits_failing_since: float | None = None
         self._shortened = ShortenedLogWatch()
+        # Records handled at once, across partitions and lanes: bounds the load one consumer puts on its
+        # stores, whatever the batch holds.
+        self._in_flight = asyncio.Semaphore(concurrency)
 
     @property
     def running(self) -> bool:
@@ -381,31 +385,18 @@ class EventConsumer:
                 consumer = replacement
 
     async def _process_partition(self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list) -> None:
-        next_offset: int | None = None
-        for record in records:
-            if self._stopping.is_set():
-                # Stopping (SIGTERM): finish the record in hand, not the rest of a batch of up to
-                # `batch_size`, which could outlast the stop timeout and lose the commit of all of it.
-                break
-            try:
-                await self._dispatcher.dispatch(
-                    ConsumedRecord(
-                        topic=record.topic,
-                        partition=record.partition,
-                        offset=record.offset,
-                        key=record.key,
-                        value=record.value,
-                        headers=tuple(record.headers or ()),
-                    )
-                )
-            except Exception as error:
-                # A dependency is down, or not even the dead-letter topic took it: keep the offset, read it again.
-                log.warning("could not process %s@%d (%r); will retry", partition, record.offset, error)
-                consumer.seek(partition, record.offset)
+        # Kafka keeps order per key (one ticket's events), so a partition's records are split into one
+        # lane per key: a lane runs in order, lanes side by side. A ticket whose Slack channel is busy, or
+        # whose handler retries, then holds back its own events, not every ticket hashed to its partition.
+        resume_at = await run_lanes(records, self._dispatch_one, self._stopping, self._in_flight)
+        if resume_at is not None:
+            # A dependency is down, or not even the dead-letter topic took a record, or the consumer is
+            # stopping: everything from the first record not done is read again (handlers are idempotent).
+            consumer.seek(partition, resume_at)
+            if not self._stopping.is_set():
                 await asyncio.sleep(1.0)
-                break
-            next_offset = record.offset + 1
-        if next_offset is not None:
+        next_offset = resume_at if resume_at is not None else records[-1].offset + 1
+        if next_offset > records[0].offset:
             try:
                 await asyncio.wait_for(consumer.commit({partition: next_offset}), COMMIT_TIMEOUT_SECONDS)
             except Exception:
@@ -416,6 +407,53 @@ class EventConsumer:
                     self._commits_failing_since = asyncio.get_running_loop().time()
             else:
                 self._commits_failing_since = None
+
+    async def _dispatch_one(self, record: Any) -> bool:
+        """True once the record is done (handled, skipped or dead-lettered); False: read it again later."""
+        try:
+            await self._dispatcher.dispatch(
+                ConsumedRecord(
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    key=record.key,
+                    value=record.value,
+                    headers=tuple(record.headers or ()),
+                )
+            )
+        except Exception as error:
+            log.warning(
+                "could not process %s[%d]@%d (%r); will retry", record.topic, record.partition, record.offset, error
+            )
+            return False
+        return True
+
+
+async def run_lanes(
+    records: Sequence[Any],
+    process: Callable[[Any], Awaitable[bool]],
+    stopping: asyncio.Event,
+    in_flight: asyncio.Semaphore,
+) -> int | None:
+    """Process one partition's records (in offset order), one lane per record key: a lane in order,
+    stopping at its first record that `process` could not finish; lanes concurrently, as many records
+    at once as `in_flight` allows. Returns the offset from which the partition must be read again (the
+    lowest record not done), or None when all were done. A stop (`stopping` set) lets the records in
+    hand finish and starts no other."""
+    lanes: dict[bytes | None, list[Any]] = {}
+    for record in records:
+        lanes.setdefault(record.key, []).append(record)
+    not_done: list[int] = []
+
+    async def run(lane: list[Any]) -> None:
+        for record in lane:
+            async with in_flight:
+                if stopping.is_set() or not await process(record):
+                    not_done.append(record.offset)
+                    return
+
+    await asyncio.gather(*(run(lane) for lane in lanes.values()))
+    return min(not_done, default=None)
 
 
 async def consumer_lag(consumer: Any, position_timeout: float = 1.0) -> dict[tuple[str, int], int | None]:

@@ -48,7 +48,12 @@ class EventRuntime:
         self._topics = list(topics)
         self.consumer = (
             EventConsumer(
-                self.kafka, group_id=group_id, topics=self._topics, dispatcher=self.dispatcher, service=service
+                self.kafka,
+                group_id=group_id,
+                topics=self._topics,
+                dispatcher=self.dispatcher,
+                service=service,
+                concurrency=settings.consumer_concurrency,
             )
             if self._topics
             else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from helpdesk_events.kafka import KafkaSettings
@@ -35,6 +36,8 @@ class ServiceSettings(BaseSettings):
     # them) stay on Kafka. 0 or less: the broker's default.
     kafka_topic_retention_ms: int = 7 * 24 * 3600 * 1000
     consumer_max_attempts: int = 5
+    # Events a service's consumer handles at once: of different tickets (one ticket's stay in order).
+    consumer_concurrency: int = Field(default=16, ge=1)
 
     mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongodb_database: str = "helpdesk"

@@ -185,6 +185,52 @@ async def test_an_outage_longer_than_the_retries_loses_nothing(kafka_bootstrap: 
     assert handled == ["open", "solved"]
 
 
+async def test_a_waiting_ticket_does_not_hold_back_the_other_tickets_of_its_partition(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """One partition: T-slow's first event waits (a busy Slack channel, a store retrying) until T-fast's
+    three, written after it, are handled; then T-slow's events follow in their order. A store down for
+    T-down's first event holds back T-down's events only, and nothing is lost or dead-lettered."""
+    fast_done = asyncio.Event()
+    handled: list[tuple[str, str]] = []
+    down_calls = 0
+
+    async def handle(envelope: Envelope) -> None:
+        nonlocal down_calls
+        ticket = envelope.ticket_id or ""
+        if ticket == "T-slow" and envelope.payload.to_status == "open":
+            await asyncio.wait_for(fast_done.wait(), 15)
+        if ticket == "T-down":
+            down_calls += 1
+            if down_calls <= 3:
+                raise ConnectionError("mongodb unreachable")
+        handled.append((ticket, envelope.payload.to_status))
+        if [s for t, s in handled if t == "T-fast"] == ["open", "pending", "solved"]:
+            fast_done.set()
+
+    config = settings(kafka_bootstrap, topic_prefix).model_copy(update={"kafka_topic_partitions": 1})
+    runtime = EventRuntime(config, service="test", group_id="g6", topics=[Topic.TICKETS], handlers={TicketStatusChanged: handle})
+    await runtime.start()
+    try:
+        async with EventTap(kafka_bootstrap, f"{topic_prefix}deadletter") as dead:
+            for ticket in ("T-slow", "T-down", "T-fast"):
+                for to in ("open", "pending", "solved"):
+                    await runtime.publisher.emit(status(to), ticket_id=ticket)
+            for _ in range(300):
+                if {t for t, s in handled if s == "solved"} == {"T-slow", "T-down", "T-fast"}:
+                    break
+                await asyncio.sleep(0.1)
+            assert dead.records == []
+    finally:
+        await runtime.stop()
+
+    # After the outage the partition resumes at T-down's first event, so later events of other tickets
+    # are handled again (real handlers are idempotent): each ticket's first pass is whole and in order.
+    for ticket in ("T-slow", "T-down", "T-fast"):
+        assert [s for t, s in handled if t == ticket][:3] == ["open", "pending", "solved"], ticket
+    assert handled.index(("T-fast", "solved")) < handled.index(("T-slow", "open"))
+
+
 async def test_topics_are_created_with_the_retention_setting(kafka_bootstrap: str, topic_prefix: str) -> None:
     """Tansu accepts `retention.ms` and reports it back (its memory storage's enforcement is unverified)."""
     kafka = settings(kafka_bootstrap, topic_prefix).model_copy(update={"kafka_topic_retention_ms": 3_600_000})
