@@ -294,7 +294,8 @@ class BusinessCalendar(BaseModel):
                         heapq.heappush(pending, piece)
                 # A weekly template yields hours every week once past the last holiday; a run of empty
                 # weeks after that can only mean every interval vanished, which a template cannot do.
-                empty_days = 0 if pieces else empty_days + 1
+                # Only days past the last holiday count: holidays can empty more than two weeks before it.
+                empty_days = 0 if pieces or day <= horizon else empty_days + 1
                 if empty_days > 14 and day > horizon and not pending:
                     return
                 day += timedelta(days=1)

@@ -316,6 +316,14 @@ def test_a_long_weekend_of_holidays_is_skipped() -> None:
     assert calendar.next_open(paris(2025, 6, 5, 17)) == paris(2025, 6, 10, 9)
 
 
+def test_holidays_that_close_more_than_two_weeks_in_a_row_do_not_end_the_calendar() -> None:
+    # Open a quarter of an hour on Wednesdays; two Wednesdays in a row are holidays: from a Friday, the
+    # next opening is 12 days off, after 15 closed days counted from the Tuesday before (found by hypothesis).
+    calendar = office(weekly={"wed": [["00:00", "00:15"]]}, holidays=[date(2025, 3, 26), date(2025, 4, 2)])
+    assert calendar.next_open(paris(2025, 3, 28, 23, 59)) == paris(2025, 4, 9, 0)
+    assert calendar.add(paris(2025, 3, 28, 23, 59), 10 * MINUTE) == paris(2025, 4, 9, 0, 10)
+
+
 # -- 24/7 and never ---------------------------------------------------------------------------
 
 
