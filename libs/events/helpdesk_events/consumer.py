@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -454,6 +455,66 @@ async def run_lanes(
 
     await asyncio.gather(*(run(lane) for lane in lanes.values()))
     return min(not_done, default=None)
+
+
+class StreamLanes:
+    """`run_lanes` for a client that hands out records one at a time and commits what was acknowledged
+    (faust): each record runs in its key's lane, behind that key's earlier records and beside other
+    keys', up to `limit` records taken and not finished. A partition's records are acknowledged in the
+    order they came, each once it and every record before it are done, so a commit never passes a
+    record still in hand. `process` must not raise (it retries until done): a record that never ends
+    holds back its partition's acknowledgements. `close` cancels what is in hand, unacknowledged, so it
+    is read again."""
+
+    def __init__(
+        self, process: Callable[[Any], Awaitable[None]], acknowledge: Callable[[Any], Awaitable[object]], limit: int
+    ) -> None:
+        self._process = process
+        self._acknowledge = acknowledge
+        self._slots = asyncio.Semaphore(limit)
+        self._tails: dict[tuple[Any, Any], asyncio.Task[None]] = {}
+        self._running: set[asyncio.Task[None]] = set()
+        # Per partition, in arrival order: [item, done]; only done heads are acknowledged, one lane at a time.
+        self._in_hand: dict[Any, deque[list[Any]]] = {}
+        self._acknowledging: dict[Any, asyncio.Lock] = {}
+
+    async def submit(self, partition: Any, key: Any, item: Any) -> None:
+        """Start `item` in its lane; waits while `limit` records are in hand (holding the stream back)."""
+        await self._slots.acquire()
+        entry = [item, False]
+        self._in_hand.setdefault(partition, deque()).append(entry)
+        lane = (partition, key)
+        task = asyncio.create_task(self._run(self._tails.get(lane), partition, entry))
+        self._tails[lane] = task
+        self._running.add(task)
+        task.add_done_callback(lambda done: self._finished(lane, done))
+
+    def _finished(self, lane: tuple[Any, Any], task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        if self._tails.get(lane) is task:
+            del self._tails[lane]
+
+    async def _run(self, before: asyncio.Task[None] | None, partition: Any, entry: list[Any]) -> None:
+        try:
+            if before is not None:
+                await asyncio.wait({before})  # the key's previous record, however it ended
+            await self._process(entry[0])
+        finally:
+            self._slots.release()
+        entry[1] = True
+        in_hand = self._in_hand[partition]
+        async with self._acknowledging.setdefault(partition, asyncio.Lock()):
+            while in_hand and in_hand[0][1]:
+                await self._acknowledge(in_hand.popleft()[0])
+
+    async def close(self) -> None:
+        tasks = list(self._running)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tails.clear()
+        self._in_hand.clear()
+        self._acknowledging.clear()
 
 
 async def consumer_lag(consumer: Any, position_timeout: float = 1.0) -> dict[tuple[str, int], int | None]:

@@ -1,4 +1,4 @@
-"""The tickets stream: a faust app whose one agent hands every record to the shared dispatcher.
+"""The tickets stream: a faust app whose one agent hands every record to the shared dispatcher, in lanes.
 
 Declared and started inside the FastAPI lifespan (faust's examples/fastapi). faust only
 reads here: the router's events go out through the EventPublisher (acks=all) and dead
@@ -19,7 +19,13 @@ import faust
 
 from helpdesk_events import Topic
 from helpdesk_events import consumer as event_consumer
-from helpdesk_events.consumer import ConsumedRecord, EventDispatcher, LagReporter, ShortenedLogWatch
+from helpdesk_events.consumer import (
+    ConsumedRecord,
+    EventDispatcher,
+    LagReporter,
+    ShortenedLogWatch,
+    StreamLanes,
+)
 from helpdesk_router.assignment import SERVICE
 from helpdesk_router.faust_transport import RouterApp
 from helpdesk_router.settings import Settings
@@ -157,12 +163,21 @@ class TicketStream:
         # events() rather than values: the dispatcher needs offsets and headers (trace context).
         # Manual acks: faust acks an event in a `finally`, even when a stop cancels the agent in
         # the middle of it; only a record the dispatcher finished may be committed.
+        # Lanes: one ticket's events in order, different tickets' side by side (as the other services'
+        # consumers); acknowledgements keep each partition's order, so a commit never passes a record
+        # in hand. Stopping cancels what is in hand, unacknowledged: the next owner reads it again.
         manual = stream.noack()
-        async for event in manual.events():
-            await dispatch_until_done(
-                self._dispatcher.dispatch, consumed_record(event.message), first_wait=self._first_retry_wait
-            )
-            await manual.ack(event)
+        lanes = StreamLanes(self._dispatch, manual.ack, self._settings.consumer_concurrency)
+        try:
+            async for event in manual.events():
+                await lanes.submit(event.message.tp, event.message.key, event)
+        finally:
+            await lanes.close()
+
+    async def _dispatch(self, event: Any) -> None:
+        await dispatch_until_done(
+            self._dispatcher.dispatch, consumed_record(event.message), first_wait=self._first_retry_wait
+        )
 
     async def _report_lag(self) -> None:
         app = self._app

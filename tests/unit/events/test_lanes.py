@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from helpdesk_events.consumer import run_lanes
+from helpdesk_events.consumer import StreamLanes, run_lanes
 
 
 @dataclass(frozen=True)
@@ -109,3 +109,58 @@ async def test_no_more_records_are_in_hand_than_allowed_and_none_starts_after_a_
     assert await run_lanes(batch, handler, stopping, asyncio.Semaphore(2)) == 102
     assert handler.most == 2
     assert sorted(handler.processed) == [100, 101]
+
+
+async def test_stream_lanes_acknowledge_a_partition_in_order_once_everything_before_is_done() -> None:
+    release_first = asyncio.Event()
+    handled: list[int] = []
+    acknowledged: list[int] = []
+
+    async def process(record: Record) -> None:
+        if record.offset == 100:  # A's first event is slow; B's and C's go ahead of it
+            await release_first.wait()
+        handled.append(record.offset)
+
+    async def acknowledge(record: Record) -> None:
+        acknowledged.append(record.offset)
+
+    lanes = StreamLanes(process, acknowledge, limit=16)
+    for record in records(b"A", b"B", b"A", b"C"):
+        await lanes.submit("tickets-0", record.key, record)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert handled == [101, 103]  # A's second waits behind its first
+    assert acknowledged == []  # nothing passes the record in hand
+    release_first.set()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert handled == [101, 103, 100, 102]
+    assert acknowledged == [100, 101, 102, 103]
+    await lanes.close()
+
+
+async def test_stream_lanes_hold_the_stream_at_the_limit_and_close_leaves_what_is_in_hand_unacknowledged() -> None:
+    never = asyncio.Event()
+    acknowledged: list[int] = []
+
+    async def process(record: Record) -> None:
+        if record.offset != 101:
+            await never.wait()  # stuck (a dependency down, retried for ever)
+
+    async def acknowledge(record: Record) -> None:
+        acknowledged.append(record.offset)
+
+    lanes = StreamLanes(process, acknowledge, limit=2)
+    batch = records(b"A", b"B", b"C")
+    await lanes.submit("tickets-0", b"A", batch[0])
+    await lanes.submit("tickets-0", b"B", batch[1])
+    third = asyncio.create_task(lanes.submit("tickets-0", b"C", batch[2]))
+    await asyncio.sleep(0.05)
+    assert third.done()  # B finished, freeing a slot; C now holds it
+    fourth = asyncio.create_task(lanes.submit("tickets-1", b"D", Record(7, b"D")))
+    await asyncio.sleep(0.05)
+    assert not fourth.done()  # A and C in hand: the stream waits
+    await lanes.close()
+    await asyncio.wait_for(fourth, 1)
+    await lanes.close()
+    assert acknowledged == []  # B is done, but A before it never was: no commit may pass A

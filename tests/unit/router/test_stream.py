@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -42,12 +43,17 @@ async def stream_and_dispatcher(request: pytest.FixtureRequest) -> AsyncIterator
     await stream.stop()
 
 
-async def feed(stream: TicketStream, *records: dict[str, Any]) -> None:
-    """Hand records to the tickets agent as faust would, each processed before `put` returns."""
+async def feed(stream: TicketStream, dispatcher: FlakyDispatcher, *records: dict[str, Any]) -> None:
+    """Hand records to the tickets agent as faust would, and wait until the dispatcher took them all:
+    the agent starts each in its lane and takes the next at once."""
     assert stream.app is not None
     async with stream.app.agents["router.tickets"].test_context() as agent:
         for record in records:
             await agent.put(**record)
+        for _ in range(200):
+            if len(dispatcher.records) == len(records):
+                break
+            await asyncio.sleep(0.01)
 
 
 async def test_each_record_reaches_the_dispatcher_with_key_value_and_headers(
@@ -55,7 +61,7 @@ async def test_each_record_reaches_the_dispatcher_with_key_value_and_headers(
 ) -> None:
     stream, dispatcher = stream_and_dispatcher
     await feed(
-        stream, {"value": b'{"type": "ticket.created"}', "key": b"T-1", "headers": {"traceparent": b"00-abc-def-01"}}
+        stream, dispatcher, {"value": b'{"type": "ticket.created"}', "key": b"T-1", "headers": {"traceparent": b"00-abc-def-01"}}
     )
     [record] = dispatcher.records
     assert (record.topic, record.key, record.value) == ("unit.tickets", b"T-1", b'{"type": "ticket.created"}')
@@ -67,7 +73,7 @@ async def test_the_agent_survives_a_dispatch_that_raises_and_retries_the_same_re
     stream_and_dispatcher: tuple[TicketStream, FlakyDispatcher],
 ) -> None:
     stream, dispatcher = stream_and_dispatcher
-    await feed(stream, {"value": b"first", "key": b"T-1"}, {"value": b"second", "key": b"T-2"})
+    await feed(stream, dispatcher, {"value": b"first", "key": b"T-1"}, {"value": b"second", "key": b"T-2"})
     assert [record.value for record in dispatcher.records] == [b"first", b"second"]
     assert dispatcher.attempts == 4
 
