@@ -9,6 +9,8 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
+from helpdesk_events.slack_actions import BlockId
+
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 
 
@@ -16,7 +18,7 @@ def block_actions(action_id: str, value: str | None, *, slack_user_id: str = "U0
     """The shape of a real block_actions payload for a button on a bot message (trimmed of blocks)."""
     action: dict[str, Any] = {
         "action_id": action_id,
-        "block_id": "ticket_buttons",
+        "block_id": BlockId.ACTIONS.value,  # where the notifier's assignment message puts its buttons
         "text": {"type": "plain_text", "text": "Solve", "emoji": True},
         "style": "primary",
         "type": "button",

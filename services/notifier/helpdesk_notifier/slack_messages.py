@@ -32,13 +32,6 @@ BUTTON_TEXT_MAX = 75  # a button's label
 BUTTON_URL_MAX = 3_000  # a link button's url
 MESSAGE_TEXT_MAX = 3_000  # the notification fallback `text` (Slack truncates at 40,000; keep it readable)
 
-# The button ids intake's /v1/slack/interactions reads, defined once in helpdesk_events.slack_actions;
-# these names stay for the notifier's tests.
-ACTION_ACCEPT = TicketAction.ACCEPT
-ACTION_SOLVE = TicketAction.SOLVE
-ACTION_REASSIGN = TicketAction.REASSIGN
-ACTION_DECLINE = TicketAction.DECLINE
-
 # Slack message metadata event types (letters, digits and underscores).
 ASSIGNMENT_EVENT = "helpdesk_ticket_assigned"
 SLA_EVENT = {"warning": "helpdesk_sla_warning", "breached": "helpdesk_sla_breached"}

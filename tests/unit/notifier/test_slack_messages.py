@@ -8,12 +8,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from helpdesk_events.slack_actions import TicketAction
 from helpdesk_notifier.ports import ChatMessage
 from helpdesk_notifier.slack_messages import (
-    ACTION_ACCEPT,
-    ACTION_DECLINE,
-    ACTION_REASSIGN,
-    ACTION_SOLVE,
     FIELD_TEXT_MAX,
     HEADER_MAX,
     SECTION_TEXT_MAX,
@@ -31,7 +28,7 @@ from helpdesk_notifier.slack_messages import (
 from helpdesk_notifier.ticket_view import TicketView
 
 DUE = datetime(2026, 11, 23, 17, 30, tzinfo=UTC)
-ALL_FOUR = [ACTION_ACCEPT, ACTION_SOLVE, ACTION_REASSIGN, ACTION_DECLINE]
+ALL_FOUR = [TicketAction.ACCEPT, TicketAction.SOLVE, TicketAction.REASSIGN, TicketAction.DECLINE]
 
 
 def view(**changes: object) -> TicketView:
@@ -159,7 +156,7 @@ def test_a_fresh_assignment_offers_all_four_buttons_each_carrying_the_ticket_id(
 def test_once_accepted_only_solve_and_reassign_remain() -> None:
     message = assignment(view(accepted=True))
 
-    assert buttons(message) == [ACTION_SOLVE, ACTION_REASSIGN]
+    assert buttons(message) == [TicketAction.SOLVE, TicketAction.REASSIGN]
     assert context(message) == "Accepted by you · team hardware"
 
 
