@@ -6,8 +6,7 @@ import asyncio
 import logging
 import math
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
 import uvicorn
@@ -18,9 +17,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
 
-from helpdesk_events.http_observability import observe_http
 from helpdesk_events.logs import LogFormat, LogSettings, log_formatter
-from helpdesk_events.runtime import EventRuntime
 from helpdesk_events.settings import ServiceSettings
 from helpdesk_events.tracing import configure_tracing
 
@@ -113,41 +110,6 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         log_config=None,
         timeout_graceful_shutdown=8,
     )
-
-
-def event_service_app(
-    *,
-    title: str,
-    description: str,
-    runtime: EventRuntime,
-    mongo: AsyncMongoClient | None = None,
-    extra_checks: Mapping[str, ReadinessCheck] | None = None,
-) -> FastAPI:
-    """A FastAPI app whose lifespan starts and stops the service's event runtime and Mongo client.
-
-    Services with more to start (stores, faust, channel listeners) write their own lifespan;
-    this one serves those whose work is only consuming and publishing.
-    """
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await runtime.start()
-        try:
-            yield
-        finally:
-            await runtime.stop()
-            if mongo is not None:
-                await mongo.close()
-
-    checks: dict[str, ReadinessCheck] = {"kafka": runtime.publisher.check}
-    if mongo is not None:
-        checks["mongodb"] = lambda: ping_mongo(mongo)
-    checks.update(extra_checks or {})
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
-    install_error_handlers(app)
-    app.include_router(ops_router(checks))
-    observe_http(app, runtime.publisher.source)
-    return app
 
 
 S = TypeVar("S", bound=ServiceSettings)
