@@ -18,15 +18,18 @@ they sort as text (its `$set` and `$max` of a top-level date store or compare it
 
 SLA clocks (`sla.*`, from the sla topic) land in `sla.<metric>` of the ticket. That topic is read
 beside the tickets topic with no order between the two, and a replay may bring an old clock event
-after a newer one: each clock keeps the time of the event it shows (`updated_at`) and an older event
-matches nothing (a guard of `$or`, `$exists` and `$lte` on text: nx-27017 has no `$not`).
+after a newer one: each clock keeps the time of the event it shows (`updated_at`, and as a number,
+`updated_at_us`) and an older event matches nothing. The guard is two filters tried in turn, "no such
+clock yet" then "an older one", each a plain match on `_id` and a number: nx-27017 answers `$or`, or a
+comparison with a time written as text, by reading every ticket in the collection (40 ms a write at
+2,000 tickets, growing with it), and it has no `$not`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from helpdesk_events import (
@@ -60,12 +63,14 @@ class UnprojectableEvent(ValueError):
 
 @dataclass(frozen=True)
 class ReadModelWrite:
-    """`update_one(filter, update, upsert=upsert)` on the tickets collection."""
+    """`update_one(filter, update, upsert=upsert)` on the tickets collection; when `filter` matches
+    nothing and there is an `else_filter`, `update_one(else_filter, update)` (in place of an `$or`)."""
 
     ticket_id: str
     filter: Document
     update: Document
     upsert: bool = False
+    else_filter: Document | None = None
 
 
 def project(envelope: Envelope) -> ReadModelWrite:
@@ -222,17 +227,18 @@ def project_sla_clock(envelope: Envelope) -> ReadModelWrite:
         clock["warned"] = True
     elif isinstance(event, SlaMet):
         clock["within_target"] = event.within_target
+    clock["updated_at_us"] = _microseconds(envelope.occurred_at)
     ticket_id = _ticket_id(envelope)
     event_id = str(envelope.id)
-    at = f"sla.{metric}.updated_at"
+    at = f"sla.{metric}.updated_at_us"
+    unapplied = {"_id": ticket_id, "applied_event_ids": {"$nin": [event_id]}}
     return ReadModelWrite(
         ticket_id=ticket_id,
-        filter={
-            "_id": ticket_id,
-            "applied_event_ids": {"$nin": [event_id]},
-            # Equal times pass: two events of one instant apply in the order the topic keeps them.
-            "$or": [{at: {"$exists": False}}, {at: {"$lte": stamp}}],
-        },
+        # The clock's first event (a clock written before `updated_at_us` existed also counts as none).
+        filter={**unapplied, at: {"$exists": False}},
+        # Equal times pass: two events of one instant apply in the order the topic keeps them. One
+        # ticket's clock events are handled one at a time (one lane), so nothing comes between the two.
+        else_filter={**unapplied, at: {"$lte": clock["updated_at_us"]}},
         # Field by field (dotted), so what this event does not say stays as it was. The ticket's own
         # `updated_at` stays too: it tells when the ticket changed, and a clock is not the ticket.
         update={
@@ -304,6 +310,14 @@ def _message(
 def _timestamp(envelope: Envelope) -> str:
     """`2026-11-23T09:30:00.000000+00:00`: when the event happened."""
     return _iso(envelope.occurred_at)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _microseconds(moment: datetime) -> int:
+    """Microseconds since the epoch: a time the guards compare as a number."""
+    return (moment.astimezone(UTC) - EPOCH) // timedelta(microseconds=1)
 
 
 def _iso(moment: datetime) -> str:

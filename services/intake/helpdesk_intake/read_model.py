@@ -22,6 +22,8 @@ class TicketReadModel:
         """True if the write inserted or matched the ticket; False if its guards held it back
         (already applied, another assignee) or the ticket is not there."""
         result = await self._tickets.update_one(write.filter, write.update, upsert=write.upsert)
+        if result.matched_count == 0 and result.upserted_id is None and write.else_filter is not None:
+            result = await self._tickets.update_one(write.else_filter, write.update)
         return result.matched_count > 0 or result.upserted_id is not None
 
     async def exists(self, ticket_id: str) -> bool:
