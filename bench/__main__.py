@@ -37,7 +37,7 @@ from bench.bad_input import BadInputPlan, SeedTicket, Targets, bad_input_section
 from bench.hops import HOPS, AssignmentTap, HopSampler
 from bench.router import RouterBenchPlan, print_router, router_bench
 from devtools.fake_slack import FakeSlack
-from devtools.platform import SERVICES, Platform
+from devtools.platform import SERVICES, Platform, interrupt_on_sigterm
 from devtools.servers import EmbeddedKafka, EmbeddedMongo, EmbeddedRedis, SmtpCapture, free_port
 from helpdesk_events import Topic, TopicNames
 from helpdesk_intake.settings import Settings as IntakeSettings
@@ -511,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--partitions", type=int, default=6,
         help="partitions per topic (default 6, the services' own default; `make up` and `make chaos` use 4, "
-        "which survives a restart of the embedded broker but carries about a third of the tickets)",
+        "which survives a restart of the embedded broker and, with lanes, carries about as many tickets)",
     )  # fmt: skip
     parser.add_argument("--rates", type=int, nargs="+", default=[5, 10, 50, 200],
                         help="offered loads, tickets per second, each for --seconds")
@@ -537,6 +537,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="capacity of each agent (default: enough for every ticket, at most 1000)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    interrupt_on_sigterm()
     results = asyncio.run(run(args))
     results["run_seconds"] = round(time.perf_counter() - started, 1)
     RESULTS.mkdir(exist_ok=True)

@@ -39,7 +39,7 @@ from chaos.checks import (
 from chaos.observe import BrokerTap, read_model_assignees, sla_policies_in_force
 from chaos.sla_due import check_clocks
 from devtools.fake_slack import FakeSlack
-from devtools.platform import SERVICES, Platform
+from devtools.platform import SERVICES, Platform, interrupt_on_sigterm
 from devtools.servers import EmbeddedKafka, EmbeddedMongo, EmbeddedRedis, SmtpCapture, free_port
 from helpdesk_events import Topic
 from helpdesk_intake.channels.webhook_signature import body_signature
@@ -665,6 +665,7 @@ def main(argv: list[str] | None = None) -> int:
         args.drain_seconds = 120 + args.tickets / 2
     # The tap's own client would log every failed reconnect while the broker is down: the table says it all.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    interrupt_on_sigterm()
     results = asyncio.run(run(args))
     print()
     print(table(results["faults"]))

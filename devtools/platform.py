@@ -178,6 +178,16 @@ def _servers(stack: ExitStack, run_dir: Path) -> Iterator[tuple[str, str]]:
         yield "smtp", f"{capture.host}:{capture.port}"
 
 
+def interrupt_on_sigterm() -> None:
+    """SIGTERM (`make down`, `kill`, a CI timeout) as Ctrl-C: the `with` blocks that own the servers and
+    services stop them on the way out, so none is left running after the command that started it."""
+
+    def on_signal(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+
+
 def up(run_dir: Path, seed: bool) -> int:
     run_dir = run_dir.resolve()  # servers run with their log folder as working directory
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -186,14 +196,7 @@ def up(run_dir: Path, seed: bool) -> int:
         print(f"the platform already runs (pid {pid_file.read_text().strip()}); `make down` stops it", file=sys.stderr)
         return 1
     pid_file.write_text(str(os.getpid()))
-    stopping = False
-
-    def on_signal(signum, _frame) -> None:
-        nonlocal stopping
-        stopping = True
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_signal)
+    interrupt_on_sigterm()
     with ExitStack() as stack:
         stack.callback(pid_file.unlink, missing_ok=True)
         try:

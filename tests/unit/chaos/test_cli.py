@@ -1,6 +1,14 @@
-"""`make chaos`'s command line: it imports, knows every fault it offers, and refuses unknown ones."""
+"""`make chaos`'s command line: it imports, knows every fault it offers, refuses unknown ones, and a SIGTERM
+stops what it started."""
 
 from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -19,3 +27,42 @@ def test_an_unknown_fault_is_refused_with_the_known_ones_named(capsys: pytest.Ca
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
     assert "unplug-the-moon" in error and "restart-broker" in error
+
+
+def test_a_sigterm_unwinds_the_run_so_what_it_started_is_stopped(tmp_path: Path) -> None:
+    """`make chaos` and `make bench` own servers and services in `with` blocks inside `asyncio.run`; a
+    SIGTERM (a CI timeout, `kill`) must unwind them like Ctrl-C, not leave the processes running."""
+    script = tmp_path / "owner.py"
+    script.write_text(
+        "import asyncio, subprocess, sys\n"
+        "from devtools.platform import interrupt_on_sigterm\n"
+        "async def run():\n"
+        "    child = subprocess.Popen(['sleep', '120'])\n"
+        "    try:\n"
+        "        print(child.pid, flush=True)\n"
+        "        await asyncio.sleep(120)\n"
+        "    finally:\n"
+        "        child.kill()\n"
+        "        child.wait()\n"
+        "interrupt_on_sigterm()\n"
+        "asyncio.run(run())\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    owner = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None
+        child = int(owner.stdout.readline())
+        owner.send_signal(signal.SIGTERM)
+        owner.wait(timeout=20)
+    finally:
+        owner.kill()
+    for _ in range(50):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the child outlived its owner's SIGTERM")
