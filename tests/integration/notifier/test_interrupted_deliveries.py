@@ -88,9 +88,14 @@ async def test_deliveries_left_in_flight_by_a_dead_worker(
         await notifier.tickets.publish(assigned)
         await notifier.tickets.publish(reassigned)
         mail = await smtp_capture.wait_for_async(mail_for(ticket_id), timeout=15)
-        for trigger in (assigned, reassigned):
+        # Each assignment post by its trigger and agent: the reassignment also updates the first agent's
+        # message ("Reassigned to ..."), announced under the same trigger and often sooner.
+        for trigger, recipient in ((assigned, agent), (reassigned, other_agent)):
             await notifier.notifications.wait_for(
-                "notification.sent", lambda e, trigger=trigger: e.payload.trigger_event_id == trigger.id
+                "notification.sent",
+                lambda e, trigger=trigger, recipient=recipient: (
+                    e.payload.trigger_event_id == trigger.id and e.payload.recipient == recipient
+                ),
             )
         deliveries = {(d["kind"], d["recipient"]): d for d in await notifier.deliveries(ticket_id)}
 

@@ -184,4 +184,7 @@ async def test_a_breach_under_an_escalating_policy_raises_the_priority_and_the_c
     assert retargeted.payload.metric == "first_reply"
     # Escalated once: the breach already told is not told again under the new target.
     assert told(sla_events, "T3").count(("sla.breached", "first_reply")) == 1
-    assert len([e for e in tickets.envelopes if e.type == "ticket.priority_changed" and e.ticket_id == "T3"]) == 1
+    # One escalation decided: its event may be published twice (the outbox is told at least once, by the
+    # tick that decided it or by the sweep of untold records), always under the same event id.
+    escalations = {e.id for e in tickets.envelopes if e.type == "ticket.priority_changed" and e.ticket_id == "T3"}
+    assert len(escalations) == 1, escalations
