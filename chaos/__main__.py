@@ -640,7 +640,13 @@ def main(argv: list[str] | None = None) -> int:
         default=list(FAULTS),
         help=f"comma-separated, in order: {','.join(FAULTS)}",
     )
-    parser.add_argument("--agents", type=int, default=5)
+    parser.add_argument(
+        "--agents",
+        type=int,
+        default=50,
+        help="online agents, 1,000 open tickets each, one Slack channel each (one message a second): "
+        "enough for 10,000 tickets at 8 a second",
+    )
     parser.add_argument(
         "--drain-seconds",
         type=float,
