@@ -457,6 +457,14 @@ async def run_lanes(
     return min(not_done, default=None)
 
 
+@dataclass
+class _Taken:
+    """A record `StreamLanes` took from the stream, and whether its lane finished it."""
+
+    item: Any
+    done: bool = False
+
+
 class StreamLanes:
     """`run_lanes` for a client that hands out records one at a time and commits what was acknowledged
     (faust): each record runs in its key's lane, behind that key's earlier records and beside other
@@ -474,17 +482,16 @@ class StreamLanes:
         self._slots = asyncio.Semaphore(limit)
         self._tails: dict[tuple[Any, Any], asyncio.Task[None]] = {}
         self._running: set[asyncio.Task[None]] = set()
-        # Per partition, in arrival order: [item, done]; only done heads are acknowledged, one lane at a time.
-        self._in_hand: dict[Any, deque[list[Any]]] = {}
-        self._acknowledging: dict[Any, asyncio.Lock] = {}
+        self._taken: dict[Any, deque[_Taken]] = {}  # per partition, in the order the stream gave them
+        self._acknowledging = asyncio.Lock()  # one lane at a time acknowledges, so always in that order
 
     async def submit(self, partition: Any, key: Any, item: Any) -> None:
         """Start `item` in its lane; waits while `limit` records are in hand (holding the stream back)."""
         await self._slots.acquire()
-        entry = [item, False]
-        self._in_hand.setdefault(partition, deque()).append(entry)
+        taken = _Taken(item)
+        self._taken.setdefault(partition, deque()).append(taken)
         lane = (partition, key)
-        task = asyncio.create_task(self._run(self._tails.get(lane), partition, entry))
+        task = asyncio.create_task(self._run(self._tails.get(lane), partition, taken))
         self._tails[lane] = task
         self._running.add(task)
         task.add_done_callback(lambda done: self._finished(lane, done))
@@ -494,18 +501,18 @@ class StreamLanes:
         if self._tails.get(lane) is task:
             del self._tails[lane]
 
-    async def _run(self, before: asyncio.Task[None] | None, partition: Any, entry: list[Any]) -> None:
+    async def _run(self, before: asyncio.Task[None] | None, partition: Any, taken: _Taken) -> None:
         try:
             if before is not None:
                 await asyncio.wait({before})  # the key's previous record, however it ended
-            await self._process(entry[0])
+            await self._process(taken.item)
         finally:
             self._slots.release()
-        entry[1] = True
-        in_hand = self._in_hand[partition]
-        async with self._acknowledging.setdefault(partition, asyncio.Lock()):
-            while in_hand and in_hand[0][1]:
-                await self._acknowledge(in_hand.popleft()[0])
+        taken.done = True
+        queue = self._taken[partition]
+        async with self._acknowledging:
+            while queue and queue[0].done:
+                await self._acknowledge(queue.popleft().item)
 
     async def close(self) -> None:
         tasks = list(self._running)
@@ -513,8 +520,7 @@ class StreamLanes:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tails.clear()
-        self._in_hand.clear()
-        self._acknowledging.clear()
+        self._taken.clear()
 
 
 async def consumer_lag(consumer: Any, position_timeout: float = 1.0) -> dict[tuple[str, int], int | None]:
