@@ -24,6 +24,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from helpdesk_events.outbox import Told, clear_told, outbox_fields, told_of
+from helpdesk_events.revisions import write_next_revision
 from helpdesk_feedback.surveys import TicketSurvey
 
 # Enough to recognize a replay after a rebalance or a restart; older events were committed long ago.
@@ -61,7 +62,6 @@ class MongoSurveyBook:
         every = (*record.outbox, *outbox)
         fields = {
             "state": json.dumps(ticket.document()),
-            "revision": record.revision + 1,
             "applied": list(kept),
             **outbox_fields(every),
             "due": ticket.due_at.timestamp() if ticket.due_at is not None and ticket.survey is None else None,
@@ -69,17 +69,8 @@ class MongoSurveyBook:
             # Lower case, as customer.erased names addresses: the erasure finds the requester's tickets by it.
             "requester": ticket.requester_email.strip().lower() if ticket.requester_email else None,
         }
-        if record.revision == 0:
-            try:
-                await self._surveys.insert_one({"_id": ticket.ticket_id, **fields})
-            except DuplicateKeyError:
-                return None
-        else:
-            result = await self._surveys.update_one(
-                {"_id": ticket.ticket_id, "revision": record.revision}, {"$set": fields}
-            )
-            if result.matched_count != 1:
-                return None
+        if not await write_next_revision(self._surveys, ticket.ticket_id, record.revision, fields):
+            return None
         return SurveyRecord(ticket, record.revision + 1, kept, every)
 
     async def told(self, ticket_id: str, event_ids: list[str]) -> None:

@@ -17,9 +17,9 @@ from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from helpdesk_events.outbox import Told, clear_told, outbox_fields, told_of
+from helpdesk_events.revisions import write_next_revision
 from helpdesk_sla.clocks import TicketClocks
 
 # Enough to recognize a replay after a rebalance or a restart; older events were committed long ago.
@@ -57,23 +57,13 @@ class MongoClockBook:
         every = (*record.outbox, *outbox)
         fields = {
             "clocks": json.dumps(clocks.document()) if clocks is not None else None,
-            "revision": record.revision + 1,
             "applied": list(kept),
             **outbox_fields(every),
             "wakeup": wakeup.timestamp() if wakeup is not None else None,
             "context": context if context is not None else record.context,
         }
-        if record.revision == 0:
-            try:
-                await self._clocks.insert_one({"_id": record.ticket_id, **fields})
-            except DuplicateKeyError:
-                return None
-        else:
-            result = await self._clocks.update_one(
-                {"_id": record.ticket_id, "revision": record.revision}, {"$set": fields}
-            )
-            if result.matched_count != 1:
-                return None
+        if not await write_next_revision(self._clocks, record.ticket_id, record.revision, fields):
+            return None
         return ClockRecord(record.ticket_id, record.revision + 1, clocks, kept, every, fields["context"])
 
     async def told(self, ticket_id: str, event_ids: list[str]) -> None:

@@ -17,8 +17,8 @@ from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
+from helpdesk_events.revisions import write_next_revision
 from helpdesk_sla.ticket_facts import TicketFacts
 
 # Enough to recognize a replay after a rebalance or a restart; older events were committed long ago.
@@ -67,17 +67,8 @@ class MongoFactsBook:
             if changed.ticket_id != ticket_id:
                 raise ValueError(f"facts of {changed.ticket_id!r} given for ticket {ticket_id!r}")
             fields = {**_fields(changed), "applied": [*applied, event_id][-APPLIED_KEPT:]}
-            if document is None:
-                try:
-                    await self._facts.insert_one({"_id": ticket_id, "revision": 1, **fields})
-                except DuplicateKeyError:
-                    continue
-                return changed
-            revision = int(document.get("revision") or 0)
-            result = await self._facts.update_one(
-                {"_id": ticket_id, "revision": revision}, {"$set": {**fields, "revision": revision + 1}}
-            )
-            if result.matched_count == 1:
+            revision = int(document["revision"]) if document is not None else 0
+            if await write_next_revision(self._facts, ticket_id, revision, fields):
                 return changed
         raise ConcurrentFactsUpdate(f"ticket {ticket_id}: facts changed concurrently {_SAVE_ATTEMPTS} times")
 
