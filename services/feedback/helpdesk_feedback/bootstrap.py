@@ -16,6 +16,7 @@ from helpdesk_events import (
     TicketUnassigned,
     Topic,
 )
+from helpdesk_events.erased_requesters import ErasedRequesters
 from helpdesk_events.http_observability import observe_http
 from helpdesk_events.runtime import EventRuntime
 from helpdesk_events.service import install_error_handlers, mongo_client, ops_router, ping_mongo
@@ -43,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
     secrets = settings.token_secrets()
     desk = SurveyDesk(
         book=book,
+        erased=ErasedRequesters(mongo[settings.mongodb_database]["erased_requesters"]),
         publisher=runtime.publisher,
         rules=rules,
         links=SurveyLinks(settings.public_url(), secrets[0]),

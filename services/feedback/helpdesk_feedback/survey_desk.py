@@ -30,6 +30,7 @@ from helpdesk_events import (
     TicketUnassigned,
 )
 from helpdesk_events.consumer import ticket_id_of
+from helpdesk_events.erased_requesters import ErasedRequesters
 from helpdesk_events.outbox import Told, outbox_entry, publish_told
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_feedback import surveys
@@ -66,6 +67,7 @@ class SurveyDesk:
         self,
         *,
         book: MongoSurveyBook,
+        erased: ErasedRequesters,
         publisher: EventPublisher,
         rules: SurveyRules,
         links: SurveyLinks,
@@ -77,6 +79,7 @@ class SurveyDesk:
         batch: int = 100,
     ) -> None:
         self._book = book
+        self._erased = erased
         self._publisher = publisher
         self.rules = rules
         self._links = links
@@ -91,10 +94,17 @@ class SurveyDesk:
 
     async def ticket_created(self, envelope: Envelope[TicketCreated]) -> None:
         created = envelope.payload
-        await self._apply(envelope, lambda t: replace(
-            t, requester_email=str(created.requester.email), subject=created.subject, language=created.language,
-            channel=created.channel.value, status=t.status or "new",
-        ))  # fmt: skip
+        # A ticket.created handled after its requester's erasure (another topic, a replay) is erased too.
+        erased = await self._erased.erased(envelope)
+
+        def step(ticket: TicketSurvey) -> TicketSurvey:
+            ticket = replace(
+                ticket, requester_email=str(created.requester.email), subject=created.subject,
+                language=created.language, channel=created.channel.value, status=ticket.status or "new",
+            )  # fmt: skip
+            return surveys.erase(ticket) if erased else ticket
+
+        await self._apply(envelope, step)
 
     async def ticket_triaged(self, envelope: Envelope[TicketTriaged]) -> None:
         team = envelope.payload.team
@@ -118,6 +128,7 @@ class SurveyDesk:
         emails = [email.strip().lower() for email in envelope.payload.emails]
         if not emails:
             return
+        await self._erased.remember(envelope)  # first: a later ticket.created from before is erased too
         ticket_ids = await self._book.tickets_of(emails)
         for ticket_id in ticket_ids:
             await self._change(ticket_id, surveys.erase)

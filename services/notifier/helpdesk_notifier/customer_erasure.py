@@ -5,34 +5,27 @@ recipient and content and are re-keyed (the delivery key names the recipient); d
 their tickets (agents' Slack messages naming them) lose their content. Status, attempts and
 timestamps stay, so delivery counts still add up.
 
-Events naming the customer stay on Kafka until retention expires, and a redelivered or replayed
-`ticket.created` would bring them back (and, with the old key gone, mail them again). So the
-notifier keeps a suppression list, `erased_requesters`: SHA-256 digests of erased addresses (never
-the addresses) and when the erasure was requested; `unless_erased` drops `ticket.created` of those
-requesters from before then (the same person writing again afterwards is a new customer). Every
-write sets fixed values or upserts: a replayed `customer.erased` changes nothing more.
+A redelivered or replayed `ticket.created` would bring the customer back (and, with the old key
+gone, mail them again): the suppression list `erased_requesters` (helpdesk_events.erased_requesters)
+is written first, and `unless_erased` drops `ticket.created` of those requesters from before the
+erasure. Every write sets fixed values or upserts: a replayed `customer.erased` changes nothing more.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from datetime import UTC
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
 from helpdesk_events import CustomerErased, Envelope, TicketCreated
 from helpdesk_events.consumer import Handler
+from helpdesk_events.erased_requesters import ErasedRequesters, address_digest
 
 ERASED = "erased"
 ERASED_TEXT = "[erased]"
 
 log = logging.getLogger(__name__)
-
-
-def address_digest(address: str) -> str:
-    return hashlib.sha256(address.strip().lower().encode()).hexdigest()
 
 
 def erased_key(key: str, address: str) -> str:
@@ -46,18 +39,13 @@ class NotifierErasure:
     ) -> None:
         self._tickets = tickets
         self._deliveries = deliveries
-        self._erased = erased
+        self._erased = ErasedRequesters(erased)
 
     async def on_customer_erased(self, envelope: Envelope[CustomerErased]) -> None:
         emails = list(envelope.payload.emails)
         if not emails:  # a customer known by phone or handle only: the notifier never wrote to them
             return
-        # Suppression first: from here on, their ticket.created is dropped.
-        requested_at = _utc(envelope)
-        for email in emails:
-            await self._erased.update_one(
-                {"_id": address_digest(email)}, {"$set": {"requested_at": requested_at}}, upsert=True
-            )
+        await self._erased.remember(envelope)  # first: from here on, their ticket.created is dropped
         ticket_ids = [
             document["_id"]
             async for document in self._tickets.find(
@@ -89,15 +77,10 @@ class NotifierErasure:
         """`handler` for `ticket.created`, skipping requesters who were erased."""
 
         async def on_ticket_created(envelope: Envelope[TicketCreated]) -> None:
-            erased = await self._erased.find_one({"_id": address_digest(envelope.payload.requester.email)})
-            if erased is not None and _utc(envelope) <= erased["requested_at"]:
+            if await self._erased.erased(envelope):
                 log.info("ticket.created %s of an erased requester: not acknowledged", envelope.id)
                 return
             await handler(envelope)
 
         return on_ticket_created
 
-
-def _utc(envelope: Envelope) -> str:
-    """Fixed-width ISO-8601 in UTC: compares as text, stores the same on MongoDB and the test server."""
-    return envelope.occurred_at.astimezone(UTC).isoformat(timespec="microseconds")

@@ -79,11 +79,11 @@ async def feedback_events(settings: Settings, kafka_bootstrap: str) -> AsyncIter
 
 async def open_and_solve(
     intake: EventPublisher, ticket_id: str, *, email: str = "sam@example.com", team: str | None = None,
-    language: str | None = None,
+    language: str | None = None, created_at: datetime | None = None,
 ) -> None:  # fmt: skip
     created = TicketCreated(subject="Printer on fire", body="Please.", requester=Requester(email=email),
                             channel="web", message_id=f"{ticket_id}-m1", language=language)  # fmt: skip
-    await intake.publish(new_envelope(created, source="intake", ticket_id=ticket_id))
+    await intake.publish(new_envelope(created, source="intake", ticket_id=ticket_id, occurred_at=created_at))
     if team is not None:
         await intake.emit(TicketTriaged(priority="normal", team=team), ticket_id=ticket_id)
     await intake.emit(TicketAssigned(agent_id="grace", agent_name="Grace", team=team), ticket_id=ticket_id)
@@ -322,6 +322,43 @@ async def test_an_erased_customer_loses_address_subject_and_comments_and_the_sco
     assert [a.score for a in surveyed.survey.answers] == [5]
     assert (waiting.survey, waiting.due_at, waiting.skipped) == (None, None, "the customer was erased")
     assert summary.json()["groups"][0]["csat"]["answered"] == 1
+
+
+async def test_a_ticket_created_before_the_erasure_and_handled_after_it_never_gets_a_survey(
+    settings: Settings, intake: EventPublisher, feedback_events: EventTap
+) -> None:
+    # customer.erased travels on its own topic: a ticket.created from before it can be handled after it.
+    app = create_app(settings)
+    book = app.state.surveys
+    async with running_app(app, startup_timeout=30):
+        erased_at = datetime.now(UTC)
+        erased = CustomerErased(customer_id="C-kim", emails=("kim@example.com",))
+        await intake.publish(new_envelope(erased, source="intake", occurred_at=erased_at))
+        await until(lambda: erasure_recorded(settings), 20, "the erasure", "feedback app (in-process)")
+        await open_and_solve(intake, "T30", email="Kim@example.com", created_at=erased_at - timedelta(minutes=1))
+        await open_and_solve(intake, "T31", email="kim@example.com")  # written after: a new customer
+        await feedback_events.wait_for("survey.sent", lambda e: e.ticket_id == "T31", timeout=20)
+
+        async def settled() -> bool:
+            record = await book.get("T30")
+            return record is not None and (record.ticket.skipped or record.ticket.survey) is not None
+
+        await until(settled, 20, "T30's survey decided", "feedback app (in-process)")
+        late = (await book.get("T30")).ticket
+
+    assert (late.requester_email, late.subject, late.channel) == (None, None, "web")
+    assert (late.survey, late.skipped) == (None, "the requester has no email address")
+    assert of_ticket(feedback_events, "T30", "survey.sent") == []
+
+
+async def erasure_recorded(settings: Settings) -> bool:
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url)
+    try:
+        return await client[settings.mongodb_database].erased_requesters.count_documents({}) == 1
+    finally:
+        await client.close()
 
 
 async def test_an_expired_link_gets_410_and_takes_no_answer(
