@@ -3,12 +3,18 @@ follow from, told to Kafka after the write, and cleared once Kafka has them.
 
 A document keeps `outbox` (a list of `{event_id, envelope}`, the envelope encoded as text) and `pending`
 (true while the list is not empty, so a timer can find what a crash or a Kafka outage left untold) and a
-`revision` that guards every write. Event ids are fixed when decided: telling twice is harmless.
+`revision` that guards every write. Event ids are fixed when decided: telling twice is harmless,
+but costs a publish and every subscriber's handling, so within one process a document's writers
+and the timer's sweep of untold events take turns (`Turns`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +34,29 @@ class Told:
 
     event_id: str
     envelope: str
+
+
+class Turns:
+    """One turn at a time per document in this process. A write tells its outbox after the write and
+    clears it once Kafka has it; a sweep (or another write) in between would find the same events
+    still there and tell them again. Waiting for the turn, the next one reads the document as the
+    last one left it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._waiting: Counter[str] = Counter()
+
+    @asynccontextmanager
+    async def of(self, document_id: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(document_id, asyncio.Lock())
+        self._waiting[document_id] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._waiting[document_id] -= 1
+            if not self._waiting[document_id]:  # the last one out: no lock kept per document ever seen
+                del self._waiting[document_id], self._locks[document_id]
 
 
 def outbox_entry(payload: EventPayload, *, source: str, ticket_id: str, event_id: uuid.UUID, at: datetime) -> Told:

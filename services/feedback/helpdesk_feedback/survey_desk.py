@@ -31,7 +31,7 @@ from helpdesk_events import (
 )
 from helpdesk_events.consumer import ticket_id_of
 from helpdesk_events.erased_requesters import ErasedRequesters
-from helpdesk_events.outbox import Told, outbox_entry, publish_told
+from helpdesk_events.outbox import Told, Turns, outbox_entry, publish_told
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_feedback import surveys
 from helpdesk_feedback.survey_links import SurveyLinks
@@ -89,6 +89,7 @@ class SurveyDesk:
         self.change_window = change_window
         self.clock = clock
         self._batch = batch
+        self._turns = Turns()  # one writer at a time per ticket, and the sweep of untold events after it
 
     # ---- the ticket stream -----------------------------------------------------------------------
 
@@ -136,22 +137,24 @@ class SurveyDesk:
         log.info("erased customer %s from %d survey(s)", envelope.payload.customer_id, len(ticket_ids))
 
     async def _change(self, ticket_id: str, step: Callable[[TicketSurvey], TicketSurvey]) -> None:
-        for _ in range(_SAVE_ATTEMPTS):
-            record = await self._book.get(ticket_id)
-            if record is None or await self._book.save(record, step(record.ticket)) is not None:
-                return
+        async with self._turns.of(ticket_id):
+            for _ in range(_SAVE_ATTEMPTS):
+                record = await self._book.get(ticket_id)
+                if record is None or await self._book.save(record, step(record.ticket)) is not None:
+                    return
         raise ConcurrentSurveyUpdate(ticket_id)
 
     async def _apply(self, envelope: Envelope, step: Callable[[TicketSurvey], TicketSurvey]) -> None:
         ticket_id = ticket_id_of(envelope)
         applied = str(envelope.id)
-        for _ in range(_SAVE_ATTEMPTS):
-            record = await self._book.get(ticket_id) or SurveyRecord(TicketSurvey(ticket_id))
-            if applied in record.applied:
-                await self._tell(record)  # a replay: tell what may still be untold, change nothing
-                return
-            if await self._book.save(record, step(record.ticket), applied=applied) is not None:
-                return
+        async with self._turns.of(ticket_id):
+            for _ in range(_SAVE_ATTEMPTS):
+                record = await self._book.get(ticket_id) or SurveyRecord(TicketSurvey(ticket_id))
+                if applied in record.applied:
+                    await self._tell(record)  # a replay: tell what may still be untold, change nothing
+                    return
+                if await self._book.save(record, step(record.ticket), applied=applied) is not None:
+                    return
         raise ConcurrentSurveyUpdate(ticket_id)
 
     # ---- the durable timer -----------------------------------------------------------------------
@@ -159,9 +162,10 @@ class SurveyDesk:
     async def tick(self) -> int:
         """Tell what an earlier failure left untold, then send the surveys that fell due; how many sent."""
         for ticket_id in await self._book.pending(self._batch):
-            record = await self._book.get(ticket_id)
-            if record is not None:
-                await self._tell(record)
+            async with self._turns.of(ticket_id):  # after a writer telling it: then nothing is left
+                record = await self._book.get(ticket_id)
+                if record is not None:
+                    await self._tell(record)
         now = self.clock()
         sent = 0
         for ticket_id in await self._book.due(now, self._batch):
@@ -169,37 +173,39 @@ class SurveyDesk:
         return sent
 
     async def _send_due(self, ticket_id: str, now: datetime) -> int:
-        for _ in range(_SAVE_ATTEMPTS):
-            record = await self._book.get(ticket_id)
-            if record is None or not surveys.is_due(record.ticket, now):
-                return 0
-            ticket = record.ticket
-            reason = surveys.why_not_send(ticket)
-            if reason is None and not await self._book.claim_customer(
-                ticket.requester_email or "", ticket_id, now, not_since=now - self._customer_interval
-            ):
-                reason = "the customer was surveyed within the interval"
-            if reason is not None:
-                if await self._book.save(record, surveys.skip(ticket, reason)) is not None:
-                    log.info("no survey for ticket %s: %s", ticket_id, reason)
-                    SURVEYS_SKIPPED.labels(reason).inc()
+        async with self._turns.of(ticket_id):
+            for _ in range(_SAVE_ATTEMPTS):
+                record = await self._book.get(ticket_id)
+                if record is None or not surveys.is_due(record.ticket, now):
                     return 0
-                continue
-            kind = self.rules.kind_for(ticket)
-            sent = surveys.send(ticket, kind, now=now, link_ttl=self._link_ttl)
-            survey = sent.survey
-            assert survey is not None
-            payload = SurveySent(
-                survey_id=survey.survey_id, kind=kind, requester_email=ticket.requester_email or "",
-                survey_url=self._links.page(ticket_id, survey), rating_links=self._links.ratings(ticket_id, survey),
-                agent_id=ticket.agent_id, team=ticket.team, channel=ticket.channel, language=ticket.language,
-                expires_at=survey.expires_at,
-            )  # fmt: skip
-            saved = await self._book.save(record, sent, outbox=[self._entry(ticket_id, payload, "sent", now)])
-            if saved is not None:
-                SURVEYS_SENT.labels(kind.value).inc()
-                await self._tell(saved)
-                return 1
+                ticket = record.ticket
+                reason = surveys.why_not_send(ticket)
+                if reason is None and not await self._book.claim_customer(
+                    ticket.requester_email or "", ticket_id, now, not_since=now - self._customer_interval
+                ):
+                    reason = "the customer was surveyed within the interval"
+                if reason is not None:
+                    if await self._book.save(record, surveys.skip(ticket, reason)) is not None:
+                        log.info("no survey for ticket %s: %s", ticket_id, reason)
+                        SURVEYS_SKIPPED.labels(reason).inc()
+                        return 0
+                    continue
+                kind = self.rules.kind_for(ticket)
+                sent = surveys.send(ticket, kind, now=now, link_ttl=self._link_ttl)
+                survey = sent.survey
+                assert survey is not None
+                payload = SurveySent(
+                    survey_id=survey.survey_id, kind=kind, requester_email=ticket.requester_email or "",
+                    survey_url=self._links.page(ticket_id, survey), rating_links=self._links.ratings(ticket_id, survey),
+                    agent_id=ticket.agent_id, team=ticket.team, channel=ticket.channel, language=ticket.language,
+                    expires_at=survey.expires_at,
+                )  # fmt: skip
+                outbox = [self._entry(ticket_id, payload, "sent", now)]
+                saved = await self._book.save(record, sent, outbox=outbox)
+                if saved is not None:
+                    SURVEYS_SENT.labels(kind.value).inc()
+                    await self._tell(saved)
+                    return 1
         raise ConcurrentSurveyUpdate(ticket_id)
 
     # ---- answers from the survey page --------------------------------------------------------------
@@ -210,23 +216,25 @@ class SurveyDesk:
 
     async def take_answer(self, ticket_id: str, survey_id: str, score: int, comment: str | None) -> Answered:
         """Record an answer (AnswerRefused says why not); its events are told once the answer is stored."""
-        for _ in range(_SAVE_ATTEMPTS):
-            record = await self._book.get(ticket_id)
-            survey = record.ticket.survey if record is not None else None
-            if record is None or survey is None or survey.survey_id != survey_id:
-                raise AnswerRefused("unknown", f"no survey {survey_id} for ticket {ticket_id}")
-            now = self.clock()
-            taken = surveys.answer(record.ticket, score, comment, now=now, change_window=self.change_window)
-            saved = await self._book.save(record, taken.ticket, outbox=self._answer_events(taken, now))
-            if saved is not None:
-                ANSWERS.labels(survey.kind.value).inc()
-                if taken.follow_up:
-                    FOLLOW_UPS.labels(survey.kind.value).inc()
-                try:
-                    await self._tell(saved)
-                except Exception:  # stored: the timer tells it once Kafka answers; the customer is done
-                    log.exception("answer to survey %s stored, its events are not told yet", survey_id)
-                return taken
+        async with self._turns.of(ticket_id):
+            for _ in range(_SAVE_ATTEMPTS):
+                record = await self._book.get(ticket_id)
+                survey = record.ticket.survey if record is not None else None
+                if record is None or survey is None or survey.survey_id != survey_id:
+                    raise AnswerRefused("unknown", f"no survey {survey_id} for ticket {ticket_id}")
+                now = self.clock()
+                taken = surveys.answer(record.ticket, score, comment, now=now,
+                                       change_window=self.change_window)  # fmt: skip
+                saved = await self._book.save(record, taken.ticket, outbox=self._answer_events(taken, now))
+                if saved is not None:
+                    ANSWERS.labels(survey.kind.value).inc()
+                    if taken.follow_up:
+                        FOLLOW_UPS.labels(survey.kind.value).inc()
+                    try:
+                        await self._tell(saved)
+                    except Exception:  # stored: the timer tells it once Kafka answers; the customer is done
+                        log.exception("answer to survey %s stored, its events are not told yet", survey_id)
+                    return taken
         raise ConcurrentSurveyUpdate(ticket_id)
 
     def _answer_events(self, taken: Answered, now: datetime) -> list[Told]:

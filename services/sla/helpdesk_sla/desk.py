@@ -36,7 +36,7 @@ from helpdesk_events import (
     TicketTriaged,
 )
 from helpdesk_events.consumer import ticket_id_of
-from helpdesk_events.outbox import Told, outbox_entry, publish_told
+from helpdesk_events.outbox import Told, Turns, outbox_entry, publish_told
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_sla import clocks as sla
 from helpdesk_sla.clock_store import ClockRecord, MongoClockBook
@@ -86,6 +86,7 @@ class SlaDesk:
         self._late_after = late_after
         self._clock = clock
         self._batch = batch
+        self._turns = Turns()
 
     # ---- ticket events ---------------------------------------------------------------------------
 
@@ -157,9 +158,10 @@ class SlaDesk:
         """Tell what has fallen due, and what an earlier failure left untold; how many tickets moved."""
         moved = 0
         for ticket_id in await self._book.pending(self._batch):
-            record = await self._book.get(ticket_id)
-            if record is not None:
-                await self._tell(record)
+            async with self._turns.of(ticket_id):  # after a handler telling it: then nothing is left
+                record = await self._book.get(ticket_id)
+                if record is not None:
+                    await self._tell(record)
         now = self._clock()
         for ticket_id in await self._book.due(now, self._batch):
             await self._apply(ticket_id, None, now, _nothing)
@@ -197,6 +199,10 @@ class SlaDesk:
         await self._apply(ticket_id_of(envelope), envelope.id, envelope.occurred_at, on_clocks)
 
     async def _apply(self, ticket_id: str, event_id: uuid.UUID | None, at: datetime, step) -> None:  # type: ignore[no-untyped-def]
+        async with self._turns.of(ticket_id):  # the write and its telling, before anyone else's
+            await self._apply_in_turn(ticket_id, event_id, at, step)
+
+    async def _apply_in_turn(self, ticket_id: str, event_id: uuid.UUID | None, at: datetime, step) -> None:  # type: ignore[no-untyped-def]
         applied = str(event_id) if event_id is not None else None
         for _ in range(_SAVE_ATTEMPTS):
             record = await self._book.get(ticket_id) or ClockRecord(ticket_id, 0, None)
