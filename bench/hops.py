@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import httpx
 import psutil
-from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from devtools.topic_reader import TopicReader
 
 METRIC = "helpdesk_events_produced_total"
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
@@ -49,7 +50,9 @@ HOPS: tuple[Hop, ...] = (
 
 def produced_counts(metrics_text: str, metric: str = METRIC) -> dict[str, float]:
     """A per-type series of one service's /metrics (by default `helpdesk_events_produced_total`), summed
-    per event type over its other labels."""
+    per event type over its other labels. Read line by line, not with prometheus_client's parser: the
+    bench reads five services twice a second while measuring them, and the parser takes about 5 ms of
+    CPU a text (this loop 0.05 ms) on the same two cores."""
     counts: dict[str, float] = {}
     prefix = metric + "{"
     for line in metrics_text.splitlines():
@@ -245,42 +248,19 @@ class AssignmentTap:
     """Reads the tickets topic from its end and notes when each ticket's first ticket.assigned was produced."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
-        self._bootstrap = bootstrap
-        self._topic = topic
         self.assigned_at: dict[str, float] = {}  # ticket id -> record timestamp, epoch seconds
-        self._consumer: AIOKafkaConsumer | None = None
-        self._task: asyncio.Task | None = None
+        self._reader = TopicReader(bootstrap, [topic], self._take, from_end=True, wait_for_topics=0, poll_ms=200)
 
     async def start(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50)
-        await consumer.start()
-        partitions = consumer.partitions_for_topic(self._topic) or set()
-        if not partitions:
-            await consumer.stop()
-            raise RuntimeError(f"{self._topic} does not exist: are the services up?")
-        consumer.assign([TopicPartition(self._topic, p) for p in sorted(partitions)])
-        await consumer.seek_to_end()
-        self._consumer = consumer
-        self._task = asyncio.create_task(self._read())
+        await self._reader.start()
 
-    async def _read(self) -> None:
-        assert self._consumer is not None
-        while True:
-            batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
-            for records in batches.values():
-                for record in records:
-                    if record.key is None:
-                        continue
-                    event_type = next((v for k, v in record.headers if k == "event-type"), None)
-                    if event_type == b"ticket.assigned":
-                        self.assigned_at.setdefault(record.key.decode(), record.timestamp / 1000)
+    async def _take(self, records: list) -> None:
+        for record in records:
+            if record.key is None:
+                continue
+            event_type = next((v for k, v in record.headers if k == "event-type"), None)
+            if event_type == b"ticket.assigned":
+                self.assigned_at.setdefault(record.key.decode(), record.timestamp / 1000)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-        if self._consumer is not None:
-            await self._consumer.stop()
+        await self._reader.stop()

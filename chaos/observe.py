@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from chaos.sla_due import (
     ClockChange,
@@ -27,8 +26,8 @@ from chaos.sla_due import (
     TicketOpened,
     Triaged,
 )
+from devtools.topic_reader import TopicReader
 from helpdesk_events import EventDecodeError, Topic, TopicNames, decode
-from helpdesk_events.consumer import SHORTENED_LOG_CHECK_SECONDS, ShortenedLogWatch
 from helpdesk_sla.policies import DEFAULT_CONFIG, SlaConfig, load_config_file
 
 
@@ -43,7 +42,6 @@ class BrokerTap:
     """Reads every helpdesk topic from offset 0 until stopped."""
 
     def __init__(self, bootstrap: str, names: TopicNames | None = None) -> None:
-        self._bootstrap = bootstrap
         self.names = names or TopicNames()
         self.assignments: dict[str, Assignment] = {}  # by event id: a replayed event is one assignment
         self.sla_started: dict[str, StartedClock] = {}  # by event id, in the order told
@@ -52,60 +50,20 @@ class BrokerTap:
         self.produced_at: dict[str, list[float]] = defaultdict(list)  # event type -> record timestamps
         self.dead_letters: Counter[tuple[str, str]] = Counter()  # (record key, consumer group) -> copies
         self.dead_letter_at: dict[str, float] = {}  # record key -> last copy's timestamp
-        self._consumer: AIOKafkaConsumer | None = None
-        self._task: asyncio.Task | None = None
+        # Topics the services create as they start; an embedded broker restarted comes back empty.
+        self._reader = TopicReader(bootstrap, [self.names.name(topic) for topic in Topic], self._take,
+                                   wait_for_topics=20, poll_ms=200, follow_broker_restart=True)  # fmt: skip
 
     async def start(self) -> None:
-        # After a broker restart (the embedded one comes back empty) the positions held here are past the
-        # new logs' ends: start those again from their beginning, or what came first after it is skipped.
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
-            enable_auto_commit=False,
-            fetch_max_wait_ms=50,
-            auto_offset_reset="earliest",
-        )
-        await consumer.start()
-        wanted = [self.names.name(topic) for topic in Topic]
-        partitions: list[TopicPartition] = []
-        for _ in range(100):  # the services create their topics as they start
-            partitions = [
-                TopicPartition(name, p)
-                for name in wanted
-                for p in sorted(consumer.partitions_for_topic(name) or ())
-            ]
-            if {tp.topic for tp in partitions} == set(wanted):
-                break
-            await consumer._client.force_metadata_update()
-            await asyncio.sleep(0.2)
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        self._consumer = consumer
-        self._task = asyncio.create_task(self._read())
+        await self._reader.start()
 
-    async def _read(self) -> None:
-        assert self._consumer is not None
+    async def _take(self, records: list) -> None:
         dead_letter_topic = self.names.name(Topic.DEAD_LETTER)
-        watch = asyncio.create_task(self._rewind_shortened_logs())
-        try:
-            while True:
-                batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
-                for records in batches.values():
-                    for record in records:
-                        if record.topic == dead_letter_topic:
-                            self._dead_letter(record)
-                        else:
-                            self._event(record)
-        finally:
-            watch.cancel()
-
-    async def _rewind_shortened_logs(self) -> None:
-        """After a broker restart the new logs start again at 0, behind the positions held here: read them
-        from their beginning, as the services do (helpdesk_events.consumer.ShortenedLogWatch)."""
-        assert self._consumer is not None
-        shortened = ShortenedLogWatch()
-        while True:
-            await asyncio.sleep(SHORTENED_LOG_CHECK_SECONDS)
-            await shortened.rewind(self._consumer, "chaos tap")
+        for record in records:
+            if record.topic == dead_letter_topic:
+                self._dead_letter(record)
+            else:
+                self._event(record)
 
     def _dead_letter(self, record) -> None:
         headers = {k: v.decode(errors="replace") for k, v in record.headers}
@@ -185,14 +143,7 @@ class BrokerTap:
         return opened, changes, dict(started)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-        if self._consumer is not None:
-            await self._consumer.stop()
+        await self._reader.stop()
 
 
 def sla_policies_in_force(service_env: Mapping[str, str], cwd: Path) -> SlaConfig:

@@ -7,8 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
+from devtools.topic_reader import TopicReader
 from helpdesk_events import Envelope, EventDecodeError, decode
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_events.settings import ServiceSettings
@@ -18,59 +17,28 @@ class EventTap:
     """Collects the decoded envelopes (and raw records) of one topic as they arrive."""
 
     def __init__(self, bootstrap_servers: str, topic: str) -> None:
-        self._bootstrap = bootstrap_servers
         self.topic = topic
         self.envelopes: list[Envelope] = []
         self.records: list = []
-        self._consumer: AIOKafkaConsumer | None = None
-        self._task: asyncio.Task | None = None
         self._arrived = asyncio.Condition()
+        self._reader = TopicReader(bootstrap_servers, [topic], self._take)
 
     async def __aenter__(self) -> EventTap:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
-        await consumer.start()
-        partitions = None
-        for _ in range(50):  # the topic may be created a moment later by a service
-            partitions = consumer.partitions_for_topic(self.topic)
-            if partitions:
-                break
-            await consumer._client.force_metadata_update()
-            await asyncio.sleep(0.1)
-        if not partitions:
-            await consumer.stop()
-            raise AssertionError(f"topic {self.topic} does not exist")
-        assigned = [TopicPartition(self.topic, p) for p in partitions]
-        consumer.assign(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        self._consumer = consumer
-        self._task = asyncio.create_task(self._run())
+        await self._reader.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-        if self._consumer is not None:
-            await self._consumer.stop()
+        await self._reader.stop()
 
-    async def _run(self) -> None:
-        assert self._consumer is not None
-        while True:
-            batches = await self._consumer.getmany(timeout_ms=100)
-            if not batches:
-                continue
-            async with self._arrived:
-                for records in batches.values():
-                    for record in records:
-                        self.records.append(record)
-                        try:
-                            self.envelopes.append(decode(record.value))
-                        except EventDecodeError:
-                            pass  # poison records stay visible in .records
-                self._arrived.notify_all()
+    async def _take(self, records: list) -> None:
+        async with self._arrived:
+            for record in records:
+                self.records.append(record)
+                try:
+                    self.envelopes.append(decode(record.value))
+                except EventDecodeError:
+                    pass  # poison records stay visible in .records
+            self._arrived.notify_all()
 
     async def wait_for(
         self, event_type: str, predicate: Callable[[Envelope], bool] = lambda _: True, timeout: float = 15.0
