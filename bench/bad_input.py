@@ -30,6 +30,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 import psutil
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.hops import percentiles
 from helpdesk_intake.channels.webhook_signature import body_signature
@@ -486,14 +487,14 @@ def summarize(outcomes: list[Outcome]) -> dict:
 
 def server_error_count(metrics_text: str, service: str = "intake") -> int:
     """5xx answers in `helpdesk_http_requests_total` of one service's /metrics: intake's own view."""
-    total = 0.0
-    for line in metrics_text.splitlines():
-        if not line.startswith("helpdesk_http_requests_total{"):
-            continue
-        labels, _, value = line.rpartition(" ")
-        if f'service="{service}"' in labels and 'status="5' in labels:
-            total += float(value)
-    return int(total)
+    return int(sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics_text)
+        for sample in family.samples
+        if sample.name == "helpdesk_http_requests_total"
+        and sample.labels.get("service") == service
+        and sample.labels.get("status", "").startswith("5")
+    ))  # fmt: skip
 
 
 def print_bad_input(result: dict) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import re
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from helpdesk_events import CustomerErased, TicketStatusChanged
 from helpdesk_events.publisher import EventPublisher
@@ -31,8 +31,13 @@ SERVICES = {
 
 
 def consumed(metrics: str, service: str, event_type: str) -> float:
-    pattern = rf'helpdesk_events_consumed_total{{[^}}]*service="{service}"[^}}]*type="{re.escape(event_type)}"[^}}]*}} (\S+)'
-    return sum(float(value) for value in re.findall(pattern, metrics))
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "helpdesk_events_consumed_total"
+        and (sample.labels.get("service"), sample.labels.get("type")) == (service, event_type)
+    )
 
 
 @pytest.mark.parametrize("service", sorted(SERVICES))
