@@ -157,12 +157,8 @@ class NotifierHandlers:
         mail_id = created.message_id if created.channel is Channel.EMAIL and is_message_id(created.message_id) else None
         await self._tickets.created(ticket_id, created, customer_message_id=mail_id)
         view = await self._tickets.view(ticket_id)
-        sender = self._routes.email_sender(view.team)
         # A fresh Message-ID each time; only the first is kept, with the content (see the store's `begin`).
-        email = compose_acknowledgement(
-            view, message_id=self._message_id(), sender=sender.from_, reply_to=sender.reply_to,
-            signature=_signature(sender.from_),
-        )  # fmt: skip
+        email = compose_acknowledgement(view, **self._letterhead(view.team))
         await self._email(envelope, view, DeliveryKind.ACKNOWLEDGEMENT, email)
 
     async def on_ticket_triaged(self, envelope: Envelope[TicketTriaged]) -> None:
@@ -221,11 +217,9 @@ class NotifierHandlers:
         await self._update_posts(envelope, view)
         if change.from_status is None:
             return
-        sender = self._routes.email_sender(view.team)
         email = compose_status_change(
             view, to_status=change.to_status.value, from_status=change.from_status.value,
-            message_id=self._message_id(), sender=sender.from_, reply_to=sender.reply_to,
-            signature=_signature(sender.from_),
+            **self._letterhead(view.team),
         )  # fmt: skip
         if email is not None:
             await self._email(envelope, view, DeliveryKind.STATUS_CHANGE, email)
@@ -240,11 +234,9 @@ class NotifierHandlers:
         if message.author_kind is not AuthorKind.AGENT or not message.public:
             return  # internal notes and system messages stay inside
         view = await self._tickets.view(ticket_id)
-        sender = self._routes.email_sender(view.team)
         email = compose_agent_reply(
             view, body=message.body, agent_name=view.agent_name or message.author_id or "Support",
-            message_id=self._message_id(), sender=sender.from_, reply_to=sender.reply_to,
-            signature=_signature(sender.from_),
+            **self._letterhead(view.team),
         )  # fmt: skip
         await self._email(envelope, view, DeliveryKind.AGENT_REPLY, email)
 
@@ -279,11 +271,9 @@ class NotifierHandlers:
         view = await self._tickets.view(ticket_id)
         if view.requester_email is None:
             view = dataclasses.replace(view, requester_email=survey.requester_email)
-        sender = self._routes.email_sender(survey.team or view.team)
         email = compose_survey_invitation(
-            view, survey_url=survey.survey_url, kind=survey.kind.value, message_id=self._message_id(),
-            sender=sender.from_, reply_to=sender.reply_to, signature=_signature(sender.from_),
-            rating_links=survey.rating_links, expires_at=survey.expires_at, language=survey.language,
+            view, survey_url=survey.survey_url, kind=survey.kind.value, rating_links=survey.rating_links,
+            expires_at=survey.expires_at, language=survey.language, **self._letterhead(survey.team or view.team),
         )  # fmt: skip
         await self._email(envelope, view, DeliveryKind.SURVEY_INVITATION, email, recipient=survey.requester_email)
 
@@ -372,6 +362,12 @@ class NotifierHandlers:
             await self._deliverer.skip(request, reason=f"the requester has no email address ({view.channel} contact)")
         else:
             await self._deliverer.deliver(request, self._send_email)
+
+    def _letterhead(self, team: str | None) -> dict[str, Any]:
+        """Who a mail about a ticket of `team` is from, signed by, answered to, and its Message-ID."""
+        sender = self._routes.email_sender(team)
+        return {"message_id": self._message_id(), "sender": sender.from_, "reply_to": sender.reply_to,
+                "signature": _signature(sender.from_)}  # fmt: skip
 
     async def _send_email(self, delivery: Delivery) -> Receipt:
         # Records made before per-team senders have no `sender`: they go from the default address.
