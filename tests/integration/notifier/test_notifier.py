@@ -99,8 +99,10 @@ async def test_an_assignment_is_posted_to_the_agent_and_replayed_events_send_not
         reassigned = ticket_assigned(ticket_id, next_agent, agent_id="a2")
         await notifier.tickets.publish(reassigned)
         await fake_slack.wait_for_call_async("chat.postMessage", posts_to(next_agent), timeout=15)
+        # The new agent's own post (the first agent's message is updated under the same trigger, first).
         await notifier.notifications.wait_for(
-            "notification.sent", lambda e: e.payload.trigger_event_id == reassigned.id
+            "notification.sent",
+            lambda e: e.payload.trigger_event_id == reassigned.id and e.payload.recipient == next_agent,
         )
         deliveries = await notifier.deliveries(ticket_id)
 
