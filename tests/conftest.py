@@ -11,10 +11,12 @@ import os
 import signal
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from devtools.fake_slack import FakeSlack
 from devtools.servers import EmbeddedKafka, EmbeddedMongo, EmbeddedRedis, SmtpCapture
@@ -80,3 +82,16 @@ def topic_prefix() -> str:
 def mongo_db_prefix() -> str:
     """A unique database-name prefix per test (`t1a2b3c4d_`): the session's server is shared."""
     return f"t{uuid.uuid4().hex[:8]}_"
+
+
+@pytest.fixture
+async def db(mongodb_url: str, mongo_db_prefix: str) -> AsyncIterator[AsyncDatabase]:
+    """A database of this test's own on the session's server, read as the services read it
+    (timezone-aware), dropped after the test. A module adds its indexes by overriding `db`."""
+    client: AsyncMongoClient = AsyncMongoClient(mongodb_url, tz_aware=True)
+    database = client[f"{mongo_db_prefix}scratch"]
+    try:
+        yield database
+    finally:
+        await client.drop_database(database.name)
+        await client.close()

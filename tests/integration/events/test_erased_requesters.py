@@ -18,8 +18,8 @@ NOON = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def collection(scratch_db: AsyncDatabase) -> AsyncCollection:
-    return scratch_db["erased_requesters"]
+def collection(db: AsyncDatabase) -> AsyncCollection:
+    return db["erased_requesters"]
 
 
 def erasure(at: datetime, *emails: str) -> Envelope[CustomerErased]:

@@ -15,8 +15,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def collection(scratch_db: AsyncDatabase) -> AsyncCollection:
-    return scratch_db["clocks"]
+def collection(db: AsyncDatabase) -> AsyncCollection:
+    return db["clocks"]
 
 
 async def test_of_two_writers_that_read_the_same_revision_one_wins_and_the_other_reads_again(

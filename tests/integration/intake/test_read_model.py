@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from helpdesk_events import (
     Envelope,
@@ -32,14 +31,8 @@ START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def read_model(mongodb_url: str, mongo_db_prefix: str) -> AsyncIterator[TicketReadModel]:
-    client: AsyncMongoClient = AsyncMongoClient(mongodb_url, tz_aware=True)
-    database = f"{mongo_db_prefix}intake"
-    try:
-        yield TicketReadModel(client[database][TICKETS_COLLECTION])
-    finally:
-        await client.drop_database(database)
-        await client.close()
+def read_model(db: AsyncDatabase) -> TicketReadModel:
+    return TicketReadModel(db[TICKETS_COLLECTION])
 
 
 class Story:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from helpdesk_events import (
     Envelope,
@@ -127,14 +126,8 @@ async def test_the_ticket_shows_its_clocks_in_order_and_stale_or_replayed_events
 
 
 @pytest.fixture
-async def read_model(mongodb_url: str, mongo_db_prefix: str) -> AsyncIterator[TicketReadModel]:
-    client: AsyncMongoClient = AsyncMongoClient(mongodb_url, tz_aware=True)
-    database = f"{mongo_db_prefix}intake-sla"
-    try:
-        yield TicketReadModel(client[database][TICKETS_COLLECTION])
-    finally:
-        await client.drop_database(database)
-        await client.close()
+def read_model(db: AsyncDatabase) -> TicketReadModel:
+    return TicketReadModel(db[TICKETS_COLLECTION])
 
 
 def created(ticket_id: str) -> Envelope:

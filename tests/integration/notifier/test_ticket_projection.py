@@ -3,12 +3,11 @@ write is idempotent and order-tolerant where events can arrive late."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 
 from helpdesk_notifier.ticket_projection import MongoTicketProjection
 from helpdesk_notifier.ticket_view import SlackPost, TicketView
@@ -20,14 +19,8 @@ DUE = datetime(2026, 11, 23, 17, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-async def tickets(mongodb_url: str, mongo_db_prefix: str) -> AsyncIterator[AsyncCollection]:
-    client: AsyncMongoClient = AsyncMongoClient(mongodb_url, tz_aware=True)
-    database = client[f"{mongo_db_prefix}notifier_view"]
-    try:
-        yield database["tickets"]
-    finally:
-        await client.drop_database(database.name)
-        await client.close()
+def tickets(db: AsyncDatabase) -> AsyncCollection:
+    return db["tickets"]
 
 
 async def test_the_view_follows_the_ticket_and_replays_change_nothing(tickets: AsyncCollection) -> None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from helpdesk_events import AgentStatus, Channel, Priority
@@ -24,15 +22,9 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def db(mongodb_url: str, mongo_db_prefix: str) -> AsyncIterator[AsyncDatabase]:
-    client: AsyncMongoClient = AsyncMongoClient(mongodb_url, tz_aware=True)
-    database = client[f"{mongo_db_prefix}router_store"]
-    await create_indexes(database)
-    try:
-        yield database
-    finally:
-        await client.drop_database(database.name)
-        await client.close()
+async def db(db: AsyncDatabase) -> AsyncDatabase:
+    await create_indexes(db)
+    return db
 
 
 async def test_saving_an_agent_keeps_its_load_and_counts_status_changes(db: AsyncDatabase) -> None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from helpdesk_events import Priority
@@ -19,17 +17,6 @@ VIP = parse_rule_set(
     {"rules": [{"name": "vip", "when": {"tags_any": ["vip"]}, "then": {"priority": "urgent"}}]}
 )
 PRESS = parse_rule_set({"rules": [{"name": "press", "when": {"subject_pattern": "(?i)press"}, "stop": True}]})
-
-
-@pytest.fixture
-async def db(mongodb_url: str, mongo_db_prefix: str) -> AsyncIterator[AsyncDatabase]:
-    client: AsyncMongoClient = AsyncMongoClient(mongodb_url, tz_aware=True)
-    database = client[f"{mongo_db_prefix}router_triage"]
-    try:
-        yield database
-    finally:
-        await client.drop_database(database.name)
-        await client.close()
 
 
 async def test_rules_are_seeded_once_then_replaced_whole_with_a_revision_every_instance_sees(

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from helpdesk_sla.policies import DEFAULT_CONFIG, SlaConfig, parse_config, parse_config_yaml
@@ -46,17 +44,6 @@ OFFICE = parse_config_yaml(OFFICE_YAML)
 QUICK = parse_config(
     {"policies": [{"name": "quick", "calendar": "24/7", "targets": {"high": {"first_reply": "PT10S"}}}]}
 )
-
-
-@pytest.fixture
-async def db(mongodb_url: str, mongo_db_prefix: str) -> AsyncIterator[AsyncDatabase]:
-    client: AsyncMongoClient = AsyncMongoClient(mongodb_url, tz_aware=True)
-    database = client[f"{mongo_db_prefix}sla_policies"]
-    try:
-        yield database
-    finally:
-        await client.drop_database(database.name)
-        await client.close()
 
 
 def _document(entry: tuple[int, SlaConfig]) -> tuple[int, dict]:

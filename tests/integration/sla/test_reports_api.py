@@ -12,7 +12,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from helpdesk_events import (
@@ -53,17 +52,6 @@ OFFICE = BusinessCalendar(
 def paris(day: int, hour: int, minute: int = 0) -> datetime:
     """A moment in March 2026 in Paris (the 6th is a Friday)."""
     return datetime(2026, 3, day, hour, minute, tzinfo=PARIS)
-
-
-@pytest.fixture
-async def db(mongodb_url: str, mongo_db_prefix: str) -> AsyncIterator[AsyncDatabase]:
-    client: AsyncMongoClient = AsyncMongoClient(mongodb_url, tz_aware=True)
-    database = client[f"{mongo_db_prefix}sla_reports"]
-    try:
-        yield database
-    finally:
-        await client.drop_database(database.name)
-        await client.close()
 
 
 @pytest.fixture
