@@ -3,6 +3,9 @@
 A server starts only when a test asks for its fixture, so unit tests need none. Point the suite at
 servers of your own with TEST_KAFKA_BOOTSTRAP_SERVERS, MONGODB_URL and TEST_REDIS_URL (for example a
 real Apache Kafka and MongoDB); the embedded ones are used otherwise.
+
+Property tests (hypothesis) draw the same examples on every run, so a red build is about the code, not
+the draw; `HYPOTHESIS_PROFILE=explore make test` draws new ones (how the calendar's holiday bug was found).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -22,6 +26,11 @@ from devtools.fake_slack import FakeSlack
 from devtools.servers import EmbeddedKafka, EmbeddedMongo, EmbeddedRedis, SmtpCapture
 
 SLACK_TEST_TOKEN = "xoxb-test-token"
+
+# Loaded before any test module builds its own @settings, which inherit it.
+hypothesis_settings.register_profile("repeatable", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("explore", print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
