@@ -167,7 +167,13 @@ class TicketStream:
         # consumers); acknowledgements keep each partition's order, so a commit never passes a record
         # in hand. Stopping cancels what is in hand, unacknowledged: the next owner reads it again.
         manual = stream.noack()
-        lanes = StreamLanes(self._dispatch, manual.ack, self._settings.consumer_concurrency)
+        consumer = stream.app.consumer
+
+        async def acknowledge(event: Any) -> None:
+            consumer.finished(event.message.tp, event.message.offset)  # only these count for a commit
+            await manual.ack(event)
+
+        lanes = StreamLanes(self._dispatch, acknowledge, self._settings.consumer_concurrency)
         try:
             async for event in manual.events():
                 await lanes.submit(event.message.tp, event.message.key, event)
