@@ -368,23 +368,38 @@ INJECT: dict[str, Callable[[Stack, Run, int], Awaitable[None]]] = {
 # ---- one run ------------------------------------------------------------------------------------
 
 
-async def drained(stack: Stack, run: Run, timeout: float, tickets: set[str] | None = None) -> bool:
-    """Every accepted ticket (or those of `tickets`) assigned, announced in Slack, acknowledged by email
-    (where it has an address) and its SLA clock started; or the timeout."""
+# A lost ticket never comes through: this long without one more ticket through, the wait for it ends.
+STALLED_SECONDS = 300.0
+
+
+async def drain(
+    stack: Stack, run: Run, timeout: float, tickets: set[str] | None = None, stalled_after: float = STALLED_SECONDS
+) -> str | None:
+    """Wait until every accepted ticket (or those of `tickets`) is assigned, announced in Slack,
+    acknowledged by email (where it has an address) and its SLA clock started: None then, else why
+    the wait ended (the timeout, or `stalled_after` seconds without one more ticket through)."""
     tickets = run.accepted if tickets is None else tickets
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    started = time.monotonic()
+    through_before, progress_at = -1, started
+    while True:
         agents, _ = stack.tap.agents_told(tickets)
         posts, _ = stack.slack_assignment_posts()
         mails = stack.ack_emails()
         clocks = {ticket for ticket, _metric in stack.tap.clocks_started(tickets)}
-        if all(
-            t in agents and posts[t] and t in clocks and (t not in run.expects_email or mails[t])
-            for t in tickets
-        ):
-            return True
+        through = sum(
+            1 for t in tickets
+            if t in agents and posts[t] and t in clocks and (t not in run.expects_email or mails[t])
+        )  # fmt: skip
+        now = time.monotonic()
+        if through == len(tickets):
+            return None
+        if through != through_before:
+            through_before, progress_at = through, now
+        if now - started >= timeout:
+            return f"not drained within {timeout:.0f} s"
+        if now - progress_at >= stalled_after:
+            return f"not drained: {len(tickets) - through} tickets not through, none came in {stalled_after:.0f} s"
         await asyncio.sleep(1)
-    return False
 
 
 async def observe(stack: Stack, run: Run) -> Verdict:
@@ -431,7 +446,7 @@ async def run_fault(
         if fault == "restart-broker" and "broker_gone_at" in run.extra
         else None
     )
-    complete = await drained(stack, run, drain_seconds, must_complete)
+    not_drained = await drain(stack, run, drain_seconds, must_complete)
     await asyncio.sleep(quiet)  # a late second copy (a replay, a retried send) shows up in here
     verdict = await observe(stack, run)
     _, post_times = stack.slack_assignment_posts()
@@ -500,8 +515,8 @@ async def run_fault(
     if fault == "duplicate-webhooks":
         doubled = run.extra["deliveries_with_two_tickets"]
         run.notes.append(f"{tickets * 2} posts for {tickets} deliveries; {len(doubled)} made two tickets")
-    if not complete:
-        run.notes.append(f"not drained within {drain_seconds:.0f} s")
+    if not_drained:
+        run.notes.append(not_drained)
     if run.errors:
         run.notes.append(f"refused {sum(run.errors.values())}: {dict(run.errors)}")
     duplicated = verdict.duplicated_count + len(run.extra.get("deliveries_with_two_tickets", []))
@@ -519,7 +534,7 @@ async def run_fault(
         "lost": lost,
         "duplicated": duplicated,
         "recovery_seconds": recovery,
-        "drained": complete,
+        "drained": not_drained is None,
         "load_seconds": round(loaded - began, 1),
         "notes": "; ".join(run.notes),
         "lost_by_check": {k: len(v) for k, v in verdict.lost.items()},
