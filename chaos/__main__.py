@@ -52,6 +52,7 @@ FAULTS = (
     "kill-router",
     "kill-sla",
     "kill-notifier",
+    "kill-intake",
     "poison",
     "duplicate-webhooks",
     "slack-500",
@@ -60,7 +61,12 @@ FAULTS = (
     "restart-broker",
 )
 # The hop whose output shows a faulted service flowing again (event type on the broker, or a Slack post).
-FLOWING_AGAIN = {"kill-router": "ticket.assigned", "kill-sla": "sla.started", "kill-notifier": "slack"}
+FLOWING_AGAIN = {
+    "kill-router": "ticket.assigned",
+    "kill-sla": "sla.started",
+    "kill-notifier": "slack",
+    "kill-intake": "ticket.created",
+}
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -358,6 +364,9 @@ INJECT: dict[str, Callable[[Stack, Run, int], Awaitable[None]]] = {
     "kill-router": kill_and_restart("router"),
     "kill-sla": kill_and_restart("sla"),
     "kill-notifier": kill_and_restart("notifier"),
+    # The front door: POSTs while it is down are refused (not accepted, so not owed), and every ticket
+    # it answered 201 must come through, whatever its read model had not applied yet.
+    "kill-intake": kill_and_restart("intake"),
     "poison": poison_every_topic,
     "slack-500": slack_down,
     "slack-429": slack_failing(429, 20),
