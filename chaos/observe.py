@@ -41,7 +41,7 @@ class Assignment:
 class BrokerTap:
     """Reads every helpdesk topic from offset 0 until stopped."""
 
-    def __init__(self, bootstrap: str, names: TopicNames | None = None) -> None:
+    def __init__(self, bootstrap: str, names: TopicNames | None = None, fetch_max_wait_ms: int = 50) -> None:
         self.names = names or TopicNames()
         self.assignments: dict[str, Assignment] = {}  # by event id: a replayed event is one assignment
         self.sla_started: dict[str, StartedClock] = {}  # by event id, in the order told
@@ -52,7 +52,8 @@ class BrokerTap:
         self.dead_letter_at: dict[str, float] = {}  # record key -> last copy's timestamp
         # Topics the services create as they start; an embedded broker restarted comes back empty.
         self._reader = TopicReader(bootstrap, [self.names.name(topic) for topic in Topic], self._take,
-                                   wait_for_topics=20, poll_ms=200, follow_broker_restart=True)  # fmt: skip
+                                   wait_for_topics=20, poll_ms=200, follow_broker_restart=True,
+                                   fetch_max_wait_ms=fetch_max_wait_ms)  # fmt: skip
 
     async def start(self) -> None:
         await self._reader.start()

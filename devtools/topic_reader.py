@@ -30,6 +30,7 @@ class TopicReader:
     def __init__(
         self, bootstrap_servers: str, topics: Sequence[str], on_records: OnRecords, *, from_end: bool = False,
         wait_for_topics: float = 5.0, poll_ms: int = 100, follow_broker_restart: bool = False,
+        fetch_max_wait_ms: int = 50,
     ) -> None:  # fmt: skip
         self._bootstrap = bootstrap_servers
         self.topics = list(topics)
@@ -38,12 +39,13 @@ class TopicReader:
         self._wait_for_topics = wait_for_topics
         self._poll_ms = poll_ms
         self._follow_broker_restart = follow_broker_restart
+        self._fetch_max_wait_ms = fetch_max_wait_ms
         self._consumer: AIOKafkaConsumer | None = None
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50,
+            bootstrap_servers=self._bootstrap, enable_auto_commit=False, fetch_max_wait_ms=self._fetch_max_wait_ms,
             auto_offset_reset="latest" if self._from_end else "earliest",
         )  # fmt: skip
         await consumer.start()
