@@ -47,7 +47,6 @@ from helpdesk_intake.channels.webhook_signature import body_signature
 
 RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results"
 TOKEN = "xoxb-chaos"
-DURABLE_FETCH_MAX_WAIT_MS = 500
 SOCIAL_NETWORK, SOCIAL_SECRET = "facebook", "chaos-social-secret"
 FAULTS = (
     "kill-router",
@@ -607,14 +606,10 @@ async def run(args: argparse.Namespace) -> dict:
                 "SLACK_BOT_TOKEN": TOKEN,
                 "LOG_LEVEL": "WARNING",
                 "SOCIAL_WEBHOOK_SECRETS": json.dumps({SOCIAL_NETWORK: SOCIAL_SECRET}),
-                # On S3 storage the broker answers a short fetch wait that found nothing by listing the
-                # partition's objects, and moto's list reads every key: the services' own default wait.
-                **({"KAFKA_FETCH_MAX_WAIT_MS": str(DURABLE_FETCH_MAX_WAIT_MS)} if args.durable_broker else {}),
+                "KAFKA_FETCH_MAX_WAIT_MS": str(kafka.fetch_max_wait_ms),
             },
         )
-        tap = BrokerTap(
-            kafka.bootstrap_servers, fetch_max_wait_ms=DURABLE_FETCH_MAX_WAIT_MS if args.durable_broker else 50
-        )
+        tap = BrokerTap(kafka.bootstrap_servers, fetch_max_wait_ms=kafka.fetch_max_wait_ms)
         try:
             print("starting the five services ...", flush=True)
             platform.start()

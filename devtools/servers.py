@@ -282,8 +282,7 @@ class EmbeddedS3(_ProcessServer):
 
     def __init__(self, port: int | None = None, log_dir: Path | None = None) -> None:
         super().__init__(port, log_dir)
-        if importlib.util.find_spec("moto") is None:
-            raise ServerStartError("moto is not installed: run `pip install 'moto[s3]' flask flask-cors`")
+        _package_dir("moto", "moto[s3]")  # fail at construction if moto is missing
 
     @property
     def url(self) -> str:
@@ -327,6 +326,13 @@ class EmbeddedKafka(_ProcessServer):
     @property
     def durable(self) -> bool:
         return self.storage is not None
+
+    @property
+    def fetch_max_wait_ms(self) -> int:
+        """The fetch wait to give its consumers. On memory storage it holds a fetch for part of the wait, so
+        short is fast. On S3 storage it answers a short fetch that found nothing by listing the partition's
+        objects, and moto reads every key for a list: there, the services' own default."""
+        return 500 if self.durable else 50
 
     def _command(self) -> list[str]:
         url = f"tcp://{HOST}:{self.port}"
