@@ -523,11 +523,15 @@ class StreamLanes:
         self._taken.clear()
 
 
-async def consumer_lag(consumer: Any, position_timeout: float = 1.0) -> dict[tuple[str, int], int | None]:
+async def consumer_lag(
+    consumer: Any, position_timeout: float = 1.0, done_up_to: Callable[[Any], Awaitable[int | None]] | None = None
+) -> dict[tuple[str, int], int | None]:
     """Lag of each partition assigned to a consumer, aiokafka's or faust's (`app.consumer`: the same
     `assignment()`, `highwater(tp)` and `await position(tp)`): its highwater (log end offset, known
-    from the last fetch) minus its position (next record to hand out, which is past every record
-    processed once a batch is done). None for a partition not fetched yet, or changing hands."""
+    from the last fetch) minus the offset it is done up to. That is `done_up_to(tp)` where given, else
+    its position (next record to hand out, which is past every record processed once a batch is done).
+    None for a partition not fetched yet, or changing hands."""
+    done_up_to = done_up_to or consumer.position
     lags: dict[tuple[str, int], int | None] = {}
     for partition in consumer.assignment():
         try:
@@ -535,7 +539,7 @@ async def consumer_lag(consumer: Any, position_timeout: float = 1.0) -> dict[tup
             # Only a fetched partition has a highwater, and a fetched one has a position at once:
             # the wait bounds a rebalance racing with this read.
             position = (
-                await asyncio.wait_for(consumer.position(partition), position_timeout) if highwater is not None else None
+                await asyncio.wait_for(done_up_to(partition), position_timeout) if highwater is not None else None
             )
         except (AssertionError, TimeoutError, aiokafka.errors.IllegalStateError):
             highwater = position = None  # revoked meanwhile
@@ -602,9 +606,12 @@ class LagReporter:
         self._service = service
         self._series = GaugeSeries(CONSUMER_LAG)
 
-    async def report(self, consumer: Any) -> None:
+    async def report(
+        self, consumer: Any, done_up_to: Callable[[Any], Awaitable[int | None]] | None = None
+    ) -> None:
+        """`done_up_to` as for `consumer_lag`."""
         try:
-            lags = await consumer_lag(consumer)
+            lags = await consumer_lag(consumer, done_up_to=done_up_to)
         except Exception:  # a gauge must never stop consuming
             log.debug("could not read the consumer lag of %s", self._service, exc_info=True)
             return

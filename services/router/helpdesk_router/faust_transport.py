@@ -66,6 +66,7 @@ class _Consumer(faust_aiokafka.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._finished: defaultdict[TP, set[int]] = defaultdict(set)
+        self._log_start: dict[TP, int] = {}  # see done_up_to
 
     def finished(self, tp: TP, offset: int) -> None:
         """The router is done with this record (its lane acknowledges it next)."""
@@ -89,9 +90,27 @@ class _Consumer(faust_aiokafka.Consumer):
                 self._finished[tp] = {done for done in finished if done >= offset}
             return offset
 
+    async def done_up_to(self, tp: TP) -> int | None:
+        """The offset the router is done up to in `tp`: its committed offset (a commit comes every few
+        seconds and never passes a record not finished). Not the fetch position: faust fetches ahead
+        into its stream buffers, thousands of records under a backlog, and then stops fetching while it
+        works through them, so a lag taken from the position misses those and stands still meanwhile.
+        Before the group's first commit there, the log's first offset (where the group began to read),
+        asked of the broker once per assignment: a partition nobody writes to is never committed."""
+        committed = self._committed_offset.get(tp)
+        if committed is not None:
+            return committed
+        if tp not in self._log_start:
+            start = (await self.earliest_offsets(tp)).get(tp)
+            if start is None:
+                return None
+            self._log_start[tp] = start
+        return self._log_start[tp]
+
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         for tp in revoked:
             self._finished.pop(tp, None)
+            self._log_start.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:

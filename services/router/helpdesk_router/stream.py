@@ -193,7 +193,7 @@ class TicketStream:
         await self._shortened.rewind(
             app.consumer, SERVICE, seek=lambda partition: app.consumer.seek(partition, 0)
         )
-        await self._lag.report(app.consumer)
+        await self._lag.report(app.consumer, done_up_to=app.consumer.done_up_to)
         failing_since = getattr(app, "commits_failing_since", None)
         if (
             failing_since is not None

@@ -59,6 +59,23 @@ async def test_lag_of_each_assigned_partition_and_none_where_not_fetched_yet() -
     assert t2 not in consumer.position_calls  # no highwater: not fetched, so no position to wait for
 
 
+async def test_lag_from_what_the_consumer_is_done_up_to_where_that_is_not_its_fetch_position() -> None:
+    # A consumer that fetched everything into a buffer of its own (faust) but has finished less.
+    t0, t1 = (TopicPartition("p.tickets", n) for n in range(2))
+    consumer = FakeConsumer({t0: (900, 900), t1: (400, 400)})
+    done = {t0: 120, t1: 400}
+
+    async def done_up_to(partition: TopicPartition) -> int:
+        return done[partition]
+
+    assert await consumer_lag(consumer) == {("p.tickets", 0): 0, ("p.tickets", 1): 0}
+    assert await consumer_lag(consumer, done_up_to=done_up_to) == {("p.tickets", 0): 780, ("p.tickets", 1): 0}
+
+    service = f"lag-{uuid.uuid4().hex[:8]}"
+    await LagReporter(service).report(consumer, done_up_to=done_up_to)
+    assert (lag_sample(service, 0), lag_sample(service, 1)) == (780, 0)
+
+
 def lag_sample(service: str, partition: int) -> float | None:
     return REGISTRY.get_sample_value(
         "helpdesk_consumer_lag", {"service": service, "topic": "p.tickets", "partition": str(partition)}

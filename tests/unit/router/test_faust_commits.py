@@ -82,3 +82,23 @@ def test_offsets_missing_from_the_log_do_not_hold_the_commit(consumer: Any) -> N
 def test_before_the_first_commit_the_finished_records_are_committed(consumer: Any) -> None:
     finished(consumer, 0, 1, 2)  # a new group: no committed offset yet
     assert consumer._new_offset(TICKETS) == 3
+
+
+async def test_the_router_is_done_up_to_its_committed_offset_not_to_what_faust_fetched(consumer: Any) -> None:
+    # faust fetched up to 5,000 into its buffers (its position); the router has committed 1,200: the lag
+    # gauge must count the 3,800 in between, which a restart would read again.
+    asked: list[TP] = []
+
+    async def earliest_offsets(*partitions: TP) -> dict[TP, int]:
+        asked.extend(partitions)
+        return {tp: 40 for tp in partitions}
+
+    async def position(tp: TP) -> int:
+        return 5000
+
+    consumer.earliest_offsets, consumer.position = earliest_offsets, position
+    assert await consumer.done_up_to(TICKETS) == 40  # no commit yet: where the group began, the log's start
+    assert await consumer.done_up_to(TICKETS) == 40
+    assert asked == [TICKETS]  # once: a partition nobody writes to is never committed
+    consumer._committed_offset[TICKETS] = 1200
+    assert await consumer.done_up_to(TICKETS) == 1200
