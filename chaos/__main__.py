@@ -388,7 +388,10 @@ async def drain(
 ) -> str | None:
     """Wait until every accepted ticket (or those of `tickets`) is assigned, announced in Slack,
     acknowledged by email (where it has an address) and its SLA clock started: None then, else why
-    the wait ended (the timeout, or `stalled_after` seconds without one more ticket through)."""
+    the wait ended (the timeout, or `stalled_after` seconds without one more ticket through).
+
+    What each hop still owed when the wait began (the load just ended) goes in `run.extra`, so a run
+    that drained slowly says which hop was behind."""
     tickets = run.accepted if tickets is None else tickets
     started = time.monotonic()
     through_before, progress_at = -1, started
@@ -397,10 +400,14 @@ async def drain(
         posts, _ = stack.slack_assignment_posts()
         mails = stack.ack_emails()
         clocks = {ticket for ticket, _metric in stack.tap.clocks_started(tickets)}
-        through = sum(
-            1 for t in tickets
-            if t in agents and posts[t] and t in clocks and (t not in run.expects_email or mails[t])
-        )  # fmt: skip
+        owed = {
+            "assignment": {t for t in tickets if t not in agents},
+            "slack_message": {t for t in tickets if not posts[t]},
+            "ack_email": {t for t in tickets if t in run.expects_email and not mails[t]},
+            "sla_clock": {t for t in tickets if t not in clocks},
+        }
+        run.extra.setdefault("behind_when_the_load_ended", {hop: len(owing) for hop, owing in owed.items()})
+        through = len(tickets) - len(set().union(*owed.values()))
         now = time.monotonic()
         if through == len(tickets):
             return None
@@ -459,6 +466,7 @@ async def run_fault(
         else None
     )
     not_drained = await drain(stack, run, drain_seconds, must_complete)
+    drained = time.time()
     await asyncio.sleep(quiet)  # a late second copy (a replay, a retried send) shows up in here
     verdict = await observe(stack, run)
     _, post_times = stack.slack_assignment_posts()
@@ -552,6 +560,8 @@ async def run_fault(
         "recovery_seconds": recovery,
         "drained": not_drained is None,
         "load_seconds": round(loaded - began, 1),
+        # How far behind the load the pipeline finished: the backlog left when the last ticket was posted.
+        "drain_seconds": round(drained - loaded, 1),
         "notes": "; ".join(run.notes),
         "lost_by_check": {k: len(v) for k, v in verdict.lost.items()},
         "duplicated_by_check": {k: len(v) for k, v in verdict.duplicated.items()},

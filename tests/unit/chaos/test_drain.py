@@ -36,3 +36,24 @@ async def test_a_ticket_that_never_comes_ends_the_wait_once_nothing_moves_and_is
     run = Run("kill-router", accepted={"T1", "T2", "T3"})
     why = await drain(Seen({"T1", "T2"}), run, timeout=60, stalled_after=1.0)  # type: ignore[arg-type]
     assert why == "not drained: 1 tickets not through, none came in 1 s"
+
+
+class SlowSlack(Seen):
+    """Every ticket assigned, mailed and on the clock; Slack still owes some of their messages."""
+
+    def __init__(self, through: set[str], posted: set[str]) -> None:
+        super().__init__(through)
+        self.posted = posted
+
+    def slack_assignment_posts(self) -> tuple[Counter[str], dict]:
+        return Counter({t: 1 for t in self.posted}), {}
+
+
+async def test_the_wait_says_what_each_hop_still_owed_when_the_load_ended() -> None:
+    run = Run("kill-router", accepted={"T1", "T2", "T3"}, expects_email={"T1", "T2"})
+    seen = SlowSlack({"T1", "T2", "T3"}, posted={"T1"})
+    why = await drain(seen, run, timeout=60, stalled_after=1.0)  # type: ignore[arg-type]
+    assert why == "not drained: 2 tickets not through, none came in 1 s"
+    assert run.extra["behind_when_the_load_ended"] == {
+        "assignment": 0, "slack_message": 2, "ack_email": 0, "sla_clock": 0
+    }
