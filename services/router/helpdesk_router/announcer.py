@@ -85,12 +85,7 @@ class Announcer:
 async def until_told(tellings: Iterable[asyncio.Task[None]]) -> None:
     """Wait for every telling (a stop of the caller leaves them running); raise the first that failed."""
     tellings = list(tellings)
-    if not tellings:
-        return
-    await asyncio.wait(tellings)
+    if tellings:
+        await asyncio.wait(tellings)  # not gather: cancelling this caller must not cancel the tellings
     for telling in tellings:
-        if telling.cancelled():
-            raise asyncio.CancelledError(f"{telling.get_name()} was cancelled")
-        error = telling.exception()
-        if error is not None:
-            raise error
+        telling.result()  # raises what it failed with

@@ -30,11 +30,11 @@ from tests.unit.router.doubles import (
 class Router:
     """A desk and a roster service over in-memory stores, with a clock that ticks a second per call."""
 
-    def __init__(self) -> None:
+    def __init__(self, events: RecordingEvents | None = None) -> None:
         self.roster = InMemoryRoster()
         self.assignments = InMemoryAssignmentBook()
         self.queue = InMemoryTicketQueue()
-        self.events = RecordingEvents()
+        self.events = events or RecordingEvents()
         start = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
         ticks = (start + timedelta(seconds=n) for n in itertools.count())
         self.desk = AssignmentDesk(

@@ -34,11 +34,7 @@ class HeldEvents(RecordingEvents):
 
 
 def held_router(ticket_id: str) -> Router:
-    router = Router()
-    router.events = HeldEvents(ticket_id)
-    router.desk._announcer = Announcer(router.events)
-    router.roster_service._events = router.events
-    return router
+    return Router(HeldEvents(ticket_id))
 
 
 async def created_and_held(router: Router, ticket_id: str) -> asyncio.Task[None]:
