@@ -161,13 +161,11 @@ class Pipeline:
         return HopSampler(client, urls, interval=self.sample_interval,
                           pids={**pids, **self.server_pids, "bench": os.getpid()})
 
-    def delivered(self) -> tuple[int, int]:
-        """Slack messages posted or updated, and emails captured, so far."""
-        slack = len(self._slack_messages())
-        return slack, len(self.smtp.messages)
-
-    def _slack_messages(self) -> list:
-        return [c for c in self.slack.calls() if c["method"] in ("chat.postMessage", "chat.update")]
+    def delivered(self) -> tuple[int, int, int]:
+        """Slack messages posted, Slack messages updated, and emails captured, so far."""
+        posts = len(self.slack.calls("chat.postMessage"))
+        updates = len(self.slack.calls("chat.update"))
+        return posts, updates, len(self.smtp.messages)
 
 
 async def measured(pipeline: Pipeline, phase: Callable[[], Awaitable[tuple[dict, dict[str, float]]]]) -> dict:
@@ -175,7 +173,7 @@ async def measured(pipeline: Pipeline, phase: Callable[[], Awaitable[tuple[dict,
 
     `phase()` returns (figures, {ticket_id: when its POST was due}); the rest is added here.
     """
-    slack_before, mails_before = pipeline.delivered()
+    posts_before, updates_before, mails_before = pipeline.delivered()
     async with httpx.AsyncClient(timeout=30) as metrics_client:
         sampler = pipeline.sampler(metrics_client)
         await sampler.start()
@@ -185,7 +183,7 @@ async def measured(pipeline: Pipeline, phase: Callable[[], Awaitable[tuple[dict,
             await sampler.settle()
         finally:
             await sampler.stop()
-    slack_after, mails_after = pipeline.delivered()
+    posts_after, updates_after, mails_after = pipeline.delivered()
     to_slack = [done[t] - due[t] for t in done]
     to_assigned = [pipeline.tap.assigned_at[t] - due[t] for t in due if t in pipeline.tap.assigned_at]
     first_due = min(due.values(), default=float("nan"))
@@ -203,7 +201,10 @@ async def measured(pipeline: Pipeline, phase: Callable[[], Awaitable[tuple[dict,
         "last_in_slack_after_seconds": round(max(done.values()) - first_due, 1) if done else None,
         "post_to_assigned_ms": latency_ms(to_assigned),
         "post_to_slack_ms": latency_ms(to_slack),
-        "slack_messages": slack_after - slack_before,
+        "slack_messages": posts_after - posts_before + updates_after - updates_before,
+        # Each ticket's message is posted once and updated as the ticket changes (chat.update).
+        "slack_posts": posts_after - posts_before,
+        "slack_updates": updates_after - updates_before,
         "emails": mails_after - mails_before,
         **sampler.figures(pipeline.ceiling),
     })
@@ -467,7 +468,8 @@ def print_table(results: dict) -> None:
         print(f"whole pipeline, POST to Slack message:            {intake['pipeline_per_second']:>7} tickets/s "
               f"({intake['announced_in_slack']} of {intake['tickets']} announced; Slack messages came out at "
               f"{intake['slack_rate_per_second']}/s); "
-              f"{intake['slack_messages']} Slack messages, {intake['emails']} emails")
+              f"{intake['slack_messages']} Slack messages ({intake['slack_posts']} posted, "
+              f"{intake['slack_updates']} updates), {intake['emails']} emails")
         print("per hop, in the burst (events each service produced, while it was producing):")
         print_hops(intake, ceiling)
         print_where_time_goes(intake)
