@@ -363,27 +363,37 @@ class EventConsumer:
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         loop = asyncio.get_running_loop()
         next_idle_report = 0.0
-        while not self._stopping.is_set():
-            try:
-                batches = await consumer.getmany(timeout_ms=200, max_records=self._batch_size)
-            except Exception:
-                log.exception("fetch failed in %s; retrying", self._group_id)
-                await asyncio.sleep(1.0)
-                continue
-            # Order matters within a partition (one ticket's events), not across partitions.
-            await asyncio.gather(
-                *(self._process_partition(consumer, partition, records) for partition, records in batches.items())
-            )
-            # After every batch, and once a second while idle (a partition fetched meanwhile shows up).
-            if batches or loop.time() >= next_idle_report:
-                await self._lag.report(consumer)
-                next_idle_report = loop.time() + LAG_IDLE_REPORT_SECONDS
-            failing_since = self._commits_failing_since
-            if failing_since is not None and loop.time() - failing_since >= REPLACE_AFTER_FAILING_COMMITS_SECONDS:
-                replacement = await self._replace(consumer)
-                if replacement is None:
-                    return
-                consumer = replacement
+        in_hand = _PartitionsInHand()
+        try:
+            while not self._stopping.is_set():
+                try:
+                    batches = await consumer.getmany(timeout_ms=200, max_records=self._batch_size)
+                except Exception:
+                    log.exception("fetch failed in %s; retrying", self._group_id)
+                    await asyncio.sleep(1.0)
+                    continue
+                # Order matters within a partition (one ticket's events), not across partitions: each
+                # partition's batch is handled on its own, the partition paused meanwhile, and the loop
+                # fetches on for the others. A record that waits (a Slack channel's turn, a handler
+                # retrying) holds back its own partition's next records, not every partition's.
+                for partition, records in batches.items():
+                    in_hand.start(consumer, partition, self._process_partition(consumer, partition, records))
+                # After every batch, and once a second while idle (a partition fetched meanwhile shows up).
+                if batches or loop.time() >= next_idle_report:
+                    await self._lag.report(consumer)
+                    next_idle_report = loop.time() + LAG_IDLE_REPORT_SECONDS
+                failing_since = self._commits_failing_since
+                if failing_since is not None and loop.time() - failing_since >= REPLACE_AFTER_FAILING_COMMITS_SECONDS:
+                    await in_hand.finish()  # their commits go to the old client, or fail: read again
+                    replacement = await self._replace(consumer)
+                    if replacement is None:
+                        return
+                    consumer = replacement
+            # Stopping: the lanes start no other record; those in hand finish and their partitions commit.
+            await in_hand.finish()
+        except asyncio.CancelledError:
+            in_hand.cancel()  # a stop that ran out of time: what is in hand is read again
+            raise
 
     async def _process_partition(self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list) -> None:
         # Kafka keeps order per key (one ticket's events), so a partition's records are split into one
@@ -428,6 +438,51 @@ class EventConsumer:
             )
             return False
         return True
+
+
+class _PartitionsInHand:
+    """The partitions whose batch is being handled, each in a task, each paused in its consumer until
+    the task ends, so the consumer's next fetches bring only the other partitions' records."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[TopicPartition, asyncio.Task[None]] = {}
+
+    def start(self, consumer: AIOKafkaConsumer, partition: TopicPartition, batch: Awaitable[None]) -> None:
+        # A partition taken away and given back while its earlier batch is still in hand: the new batch
+        # waits for that one, so this process still handles a ticket's events in their order.
+        before = self._tasks.get(partition)
+        try:
+            consumer.pause(partition)
+        except (aiokafka.errors.IllegalStateError, AssertionError):
+            pass  # taken away since the fetch: handled all the same, its commit fails, its new owner reads it
+        task = asyncio.create_task(self._after(before, batch), name=f"partition-{partition.topic}-{partition.partition}")
+        self._tasks[partition] = task
+        task.add_done_callback(lambda done: self._ended(consumer, partition, done))
+
+    @staticmethod
+    async def _after(before: asyncio.Task[None] | None, batch: Awaitable[None]) -> None:
+        if before is not None:
+            await asyncio.wait({before})
+        await batch
+
+    def _ended(self, consumer: AIOKafkaConsumer, partition: TopicPartition, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(partition) is not task:
+            return  # a later batch of the partition is in hand: it stays paused
+        del self._tasks[partition]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("handling a batch of %s failed", partition, exc_info=task.exception())
+        try:
+            consumer.resume(partition)
+        except (aiokafka.errors.IllegalStateError, AssertionError):
+            pass  # no longer assigned here (a rebalance): nothing to resume
+
+    async def finish(self) -> None:
+        while self._tasks:
+            await asyncio.wait(set(self._tasks.values()))
+
+    def cancel(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
 
 
 async def run_lanes(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -10,7 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from opentelemetry import trace
 
-from helpdesk_events import Envelope, TicketStatusChanged, Topic
+from helpdesk_events import Envelope, SlaStarted, TicketStatusChanged, Topic
 from helpdesk_events.consumer import EventConsumer
 from helpdesk_events.kafka import ensure_topics
 from helpdesk_events.runtime import EventRuntime
@@ -244,3 +245,44 @@ async def test_topics_are_created_with_the_retention_setting(kafka_bootstrap: st
         await admin.close()
     [(_, _, _, _, entries)] = response.resources
     assert ("retention.ms", "3600000") in [(entry[0], entry[1]) for entry in entries]
+
+
+async def test_a_waiting_record_does_not_hold_back_the_other_partitions(kafka_bootstrap: str, topic_prefix: str) -> None:
+    """T-slow's event waits (a busy Slack channel) in the tickets topic's partition; an SLA event
+    written after it was read, to another partition, is handled meanwhile: each partition's records
+    are in hand on their own, and the consumer fetches on for the others."""
+    slow_started = asyncio.Event()
+    other_handled = asyncio.Event()
+    waited_for_the_other: list[bool] = []
+
+    async def on_status(envelope: Envelope) -> None:
+        slow_started.set()
+        try:
+            await asyncio.wait_for(other_handled.wait(), 8)
+        except TimeoutError:
+            waited_for_the_other.append(False)
+        else:
+            waited_for_the_other.append(True)
+
+    async def on_clock(envelope: Envelope) -> None:
+        other_handled.set()
+
+    clock = SlaStarted(policy="standard", metric="first_reply", target=timedelta(hours=1), due_at=None)
+    config = settings(kafka_bootstrap, topic_prefix).model_copy(update={"kafka_topic_partitions": 1})
+    runtime = EventRuntime(
+        config, service="test", group_id="g7", topics=[Topic.TICKETS, Topic.SLA],
+        handlers={TicketStatusChanged: on_status, SlaStarted: on_clock},
+    )  # fmt: skip
+    await runtime.start()
+    try:
+        await runtime.publisher.emit(status("open"), ticket_id="T-slow")
+        await asyncio.wait_for(slow_started.wait(), 15)
+        await runtime.publisher.emit(clock, ticket_id="T-other")
+        for _ in range(150):
+            if waited_for_the_other:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await runtime.stop()
+
+    assert waited_for_the_other == [True]
