@@ -6,7 +6,9 @@ The flow for a delivery key:
    skipped) is a replay and nothing is sent.
 3. Otherwise record "sending" (with the composed content) and make attempts: `in_flight` is set
    before each and cleared when its failure is written; waits follow the `RetryPolicy`.
-4. Record the outcome, then announce it on the notifications topic and mark it announced.
+4. Record the outcome, then announce it on the notifications topic and mark it announced. A send that
+   finds, when its turn comes, that the recipient already has it (`NothingToSend`: an update to what
+   the message shows) settles the delivery as skipped, which is not announced.
 
 The remaining window is a crash between the provider accepting a message and step 4's record.
 A replay then finds the delivery "sending" and in flight: email is sent again with the same
@@ -41,7 +43,7 @@ from helpdesk_notifier.deliveries import (
 )
 from helpdesk_notifier.delivery_guard import RedisDeliveryGuard
 from helpdesk_notifier.delivery_store import MongoDeliveryStore
-from helpdesk_notifier.ports import DeliveryError, Receipt
+from helpdesk_notifier.ports import DeliveryError, NothingToSend, Receipt
 from helpdesk_notifier.retry import GiveUp, Retry, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -107,12 +109,23 @@ class Deliverer:
         log.info("delivery %s skipped: %s", request.key, reason)
         return record
 
+    async def unneeded(self, request: DeliveryRequest, reason: str) -> None:
+        """There is nothing to send for `request`: the recipient already has it. No record is made (most
+        such requests never had one); one left open by an earlier try of the same trigger is settled as
+        skipped, so it does not stay "sending"."""
+        if await self._store.skip_open(request.key, reason):
+            log.info("delivery %s skipped: %s", request.key, reason)
+
     async def _attempt(self, record: Delivery, send: Send) -> Delivery:
         tally = _Tally(self._policy)
         while True:
             record = await self._store.start_attempt(record.key)
             try:
                 receipt = await send(record)
+            except NothingToSend as nothing:
+                record = await self._store.settle(record.key, DeliveryStatus.SKIPPED, reason=str(nothing))
+                log.info("delivery %s skipped: %s", record.key, nothing)
+                return record
             except DeliveryError as error:
                 decision = tally.after(error, self._rand)
                 if isinstance(decision, GiveUp):

@@ -39,6 +39,17 @@ class MongoDeliveryStore:
     async def skip(self, request: DeliveryRequest, reason: str) -> Delivery:
         return await self._upsert(request, {"status": DeliveryStatus.SKIPPED.value, "reason": reason})
 
+    async def skip_open(self, key: str, reason: str) -> bool:
+        """Settle the delivery as skipped if it has a record still open (sending, or failed); never makes
+        one. True if there was one."""
+        open_statuses = [DeliveryStatus.SENDING.value, DeliveryStatus.FAILED.value]
+        result = await self._deliveries.update_one(
+            {"_id": key, "status": {"$in": open_statuses}},
+            {"$set": {"status": DeliveryStatus.SKIPPED.value, "reason": reason, "in_flight": False,
+                      "updated_at": datetime.now(UTC)}},  # fmt: skip
+        )
+        return result.modified_count > 0
+
     async def start_attempt(self, key: str) -> Delivery:
         return await self._update(key, {"$inc": {"attempts": 1}, "$set": {"in_flight": True}})
 
@@ -53,8 +64,11 @@ class MongoDeliveryStore:
         external_id: str | None = None,
         error: str | None = None,
         conversation: str | None = None,
+        reason: str | None = None,
     ) -> Delivery:
         fields: dict[str, Any] = {"status": status.value, "in_flight": False}
+        if reason is not None:
+            fields["reason"] = reason
         if external_id is not None:
             fields["external_id"] = external_id
         if conversation is not None:

@@ -58,7 +58,7 @@ from helpdesk_notifier.email_messages import (
     compose_survey_invitation,
     is_message_id,
 )
-from helpdesk_notifier.ports import ChatClient, ChatMessage, Mailer, Receipt
+from helpdesk_notifier.ports import ChatClient, ChatMessage, Mailer, NothingToSend, Receipt
 from helpdesk_notifier.routing import NotificationRoutes
 from helpdesk_notifier.slack_messages import (
     compose_assignment,
@@ -73,6 +73,8 @@ from helpdesk_notifier.ticket_projection import MongoTicketProjection
 from helpdesk_notifier.ticket_view import SlackPost, TicketView
 
 log = logging.getLogger(__name__)
+
+ALREADY_SHOWN = "the message already shows the ticket as it is"
 
 
 class AssignmentPosts:
@@ -94,9 +96,10 @@ class AssignmentPosts:
             return
         payload = (delivery.content.get("metadata") or {}).get("event_payload") or {}
         conversation = receipt.conversation or delivery.content["channel"]
+        shown = ChatMessage.from_content(delivery.content).digest
         await self._tickets.posted(
             delivery.ticket_id,
-            SlackPost(conversation, receipt.external_id, payload.get("agent_id", ""), delivery.key),
+            SlackPost(conversation, receipt.external_id, payload.get("agent_id", ""), delivery.key, shown),
         )
 
 
@@ -181,7 +184,8 @@ class NotifierHandlers:
         recipient = assigned.slack_user_id or f"agent:{assigned.agent_id}"
         request = _request(envelope, ticket_id, DeliveryChannel.SLACK, DeliveryKind.ASSIGNMENT, recipient=recipient)
         # Earlier agents' messages now say "Reassigned to ..." (not this event's own post, on a replay).
-        await self._update_posts(envelope, view, skip_delivery=request.key)
+        earlier = [post for post in view.slack_posts if post.delivery_key != request.key]
+        await self._update_posts(envelope, view, earlier)
         if not assigned.slack_user_id:
             await self._deliverer.skip(request, reason=f"agent {assigned.agent_id} has no slack_user_id")
             return
@@ -191,6 +195,11 @@ class NotifierHandlers:
         await self._deliverer.deliver(
             dataclasses.replace(request, content=message.as_content()), self._post_assignment
         )
+        # An event that changed the ticket while this message was on its way (an SLA clock started) found
+        # no message to update, and the message was composed before it: bring the message up to date.
+        view = await self._tickets.view(ticket_id)
+        own = [post for post in view.slack_posts if post.delivery_key == request.key]
+        await self._update_posts(envelope, view, own)
 
     async def on_ticket_unassigned(self, envelope: Envelope[TicketUnassigned]) -> None:
         ticket_id = ticket_id_of(envelope)
@@ -326,18 +335,28 @@ class NotifierHandlers:
         # The metadata names the delivery, so an interrupted post is found again instead of posted twice.
         return with_delivery_key(message, key)
 
-    async def _update_posts(self, envelope: Envelope, view: TicketView, *, skip_delivery: str = "") -> None:
-        """Re-render every assignment message posted for the ticket, so its buttons say what is true now."""
-        for post in view.slack_posts:
-            if post.delivery_key and post.delivery_key == skip_delivery:
-                continue
-            message = compose_assignment(
-                view, for_agent=post.agent_id, slack_user_id=post.conversation, link=self._link(view)
-            )
+    def _rendering(self, view: TicketView, post: SlackPost) -> ChatMessage:
+        """What the assignment message `post` should show for `view`: the ticket as it stands now."""
+        return compose_assignment(
+            view, for_agent=post.agent_id, slack_user_id=post.conversation, link=self._link(view)
+        )
+
+    async def _update_posts(
+        self, envelope: Envelope, view: TicketView, posts: list[SlackPost] | None = None
+    ) -> None:
+        """Re-render the assignment messages posted for the ticket (all, or `posts`), so their buttons say
+        what is true now. A message that already shows that is left alone: no delivery, no Slack call
+        (most events change what a message shows only sometimes: a second SLA clock does not move the
+        earliest due time it shows)."""
+        for post in view.slack_posts if posts is None else posts:
+            message = self._rendering(view, post)
             request = _request(envelope, view.ticket_id, DeliveryChannel.SLACK, DeliveryKind.ASSIGNMENT_UPDATE,
                                recipient=f"{post.conversation}/{post.ts}",
                                content={**message.as_content(), "ts": post.ts})  # fmt: skip
-            await self._deliverer.deliver(request, self._update_message)
+            if message.digest == post.shown:
+                await self._deliverer.unneeded(request, ALREADY_SHOWN)
+            else:
+                await self._deliverer.deliver(request, self._update_message)
 
     async def _post(self, envelope: Envelope, ticket_id: str, kind: DeliveryKind, message: ChatMessage) -> None:
         request = _request(envelope, ticket_id, DeliveryChannel.SLACK, kind, recipient=message.channel)
@@ -385,9 +404,23 @@ class NotifierHandlers:
         return receipt
 
     async def _update_message(self, delivery: Delivery) -> Receipt:
-        message = ChatMessage.from_content(delivery.content)
-        await self._wait_turn(message.channel)
-        return await self._chat.update_message(message.channel, delivery.content["ts"], message)
+        """`chat.update` of a posted message, rendered from the ticket as it is once the channel's turn
+        has come, not as it was when the trigger arrived: updates of one message wait their turns in
+        no fixed order, and whichever goes last must not put back an older state (buttons included).
+        The record keeps the rendering of the trigger's time; the message shows the latest."""
+        conversation, ts = delivery.content["channel"], delivery.content["ts"]
+        await self._wait_turn(conversation)
+        view = await self._tickets.view(delivery.ticket_id)
+        post = next((post for post in view.slack_posts if post.ts == ts), None)
+        if post is None:  # not in the view (any more): send what was composed
+            composed = ChatMessage.from_content(delivery.content)
+            return await self._chat.update_message(conversation, ts, composed)
+        message = self._rendering(view, post)
+        if message.digest == post.shown:  # an update that went before this one showed it already
+            raise NothingToSend(ALREADY_SHOWN)
+        receipt = await self._chat.update_message(conversation, ts, message)
+        await self._tickets.shown(delivery.ticket_id, ts, message.digest)
+        return receipt
 
     async def _wait_turn(self, channel: str) -> None:
         if self._rate_limiter is not None:

@@ -7,6 +7,8 @@ from that alone.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Protocol
@@ -30,6 +32,13 @@ class ChatMessage:
             "metadata": self.metadata,
         }
 
+    @property
+    def digest(self) -> str:
+        """What the message shows (its text and blocks, not where it goes or its metadata), as a short
+        hash: two renderings with the same digest look the same, so updating one to the other is a no-op."""
+        shown = json.dumps({"text": self.text, "blocks": list(self.blocks)}, sort_keys=True, default=str)
+        return hashlib.sha256(shown.encode()).hexdigest()[:32]
+
     @classmethod
     def from_content(cls, content: dict[str, Any]) -> ChatMessage:
         return cls(
@@ -49,6 +58,11 @@ class Receipt:
     external_id: str | None
     recorded_only: bool = False
     conversation: str | None = None
+
+
+class NothingToSend(Exception):
+    """Raised by a send that found, when its turn came, that the recipient already has what it would
+    send (an update of a message to what the message shows): the delivery is settled as skipped."""
 
 
 class DeliveryError(Exception):

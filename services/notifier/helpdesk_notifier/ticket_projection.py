@@ -100,8 +100,16 @@ class MongoTicketProjection:
             {"_id": ticket_id},
             {"$set": {f"slack_posts.{_post_key(post.ts)}": {"conversation": post.conversation, "ts": post.ts,
                                                              "agent_id": post.agent_id,
-                                                             "delivery_key": post.delivery_key}}},  # fmt: skip
+                                                             "delivery_key": post.delivery_key,
+                                                             "shown": post.shown}}},  # fmt: skip
             upsert=True,
+        )
+
+    async def shown(self, ticket_id: str, ts: str, digest: str) -> None:
+        """The posted message `ts` now shows what `digest` names (it was just updated to that)."""
+        await self._tickets.update_one(
+            {"_id": ticket_id, f"slack_posts.{_post_key(ts)}": {"$exists": True}},
+            {"$set": {f"slack_posts.{_post_key(ts)}.shown": digest}},
         )
 
 
@@ -125,7 +133,13 @@ def _view(document: dict[str, Any]) -> TicketView:
         sla_due={metric: stored_time(due) for metric, due in (document.get("sla_due") or {}).items()},
         customer_message_ids=tuple(document.get("customer_message_ids") or ()),
         slack_posts=tuple(
-            SlackPost(post["conversation"], post["ts"], post["agent_id"], post.get("delivery_key", ""))
+            SlackPost(
+                post["conversation"],
+                post["ts"],
+                post["agent_id"],
+                delivery_key=post.get("delivery_key", ""),
+                shown=post.get("shown", ""),
+            )
             for post in posts
         ),
         known=bool(document.get("known")),

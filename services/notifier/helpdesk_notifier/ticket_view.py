@@ -13,13 +13,15 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class SlackPost:
-    """A Slack message the notifier posted and may update: conversation id, ts, whose it is, and the
-    delivery that posted it."""
+    """A Slack message the notifier posted and may update: conversation id, ts, whose it is, the
+    delivery that posted it, and the digest of what it shows now (`ChatMessage.digest`; "" for a
+    message posted before digests were kept, which is then always updated)."""
 
     conversation: str
     ts: str
     agent_id: str
     delivery_key: str = ""
+    shown: str = ""
 
 
 @dataclass(frozen=True)

@@ -498,3 +498,25 @@ def test_follow_up_texts_stay_within_slack_limits() -> None:
         assert "<s>" not in text
     # A link too long for a button gets none (a cut URL would lead nowhere); the headline still links.
     assert not [b for b in message.blocks if b["type"] == "actions"]
+
+
+def test_the_digest_names_what_the_message_shows_not_where_it_goes() -> None:
+    """Updates are skipped when the digest of the new rendering equals the message's: the digest must
+    change with anything an agent sees and with nothing else."""
+    message = assignment(view())
+    elsewhere = compose_assignment(view(), for_agent="a1", slack_user_id="D0CONVERSATION", link=None)
+    keyed = with_delivery_key(message, "event-1:slack:U123")
+    stored = ChatMessage.from_content(message.as_content())  # as read back: lists where it had tuples
+
+    assert message.digest == elsewhere.digest == keyed.digest == stored.digest
+    # A later resolution due time does not move the earliest due time the message shows.
+    later_resolution = view(sla_due={"first_reply": DUE, "resolution": DUE + timedelta(days=2)})
+    assert assignment(later_resolution).digest == message.digest
+    for changed in (
+        view(accepted=True),
+        view(sla_due={"first_reply": DUE + timedelta(minutes=1), "resolution": DUE + timedelta(hours=8)}),
+        view(status="solved"),
+        view(priority="urgent"),
+        view(agent_id="bob", agent_name="Bob"),
+    ):
+        assert assignment(changed).digest != message.digest, changed
