@@ -377,10 +377,11 @@ class EventConsumer:
                 # fetches on for the others. A record that waits (a Slack channel's turn, a handler
                 # retrying) holds back its own partition's next records, not every partition's.
                 for partition, records in batches.items():
-                    in_hand.start(consumer, partition, self._process_partition(consumer, partition, records))
-                # After every batch, and once a second while idle (a partition fetched meanwhile shows up).
+                    batch = self._process_partition(consumer, partition, records)
+                    in_hand.start(consumer, partition, batch, first_offset=records[0].offset)
+                # After every fetch, and once a second while idle (a partition fetched meanwhile shows up).
                 if batches or loop.time() >= next_idle_report:
-                    await self._lag.report(consumer)
+                    await self._lag.report(consumer, done_up_to=in_hand.done_up_to(consumer))
                     next_idle_report = loop.time() + LAG_IDLE_REPORT_SECONDS
                 failing_since = self._commits_failing_since
                 if failing_since is not None and loop.time() - failing_since >= REPLACE_AFTER_FAILING_COMMITS_SECONDS:
@@ -446,11 +447,25 @@ class _PartitionsInHand:
 
     def __init__(self) -> None:
         self._tasks: dict[TopicPartition, asyncio.Task[None]] = {}
+        self._first_offsets: dict[TopicPartition, int] = {}  # of the (earliest) batch in hand
 
-    def start(self, consumer: AIOKafkaConsumer, partition: TopicPartition, batch: Awaitable[None]) -> None:
+    def done_up_to(self, consumer: AIOKafkaConsumer) -> Callable[[TopicPartition], Awaitable[int]]:
+        """For the lag: a partition in hand is done up to its batch's first record, whatever was fetched
+        (the position is past the whole batch as soon as it is handed out); another, up to its position."""
+
+        async def done(partition: TopicPartition) -> int:
+            first = self._first_offsets.get(partition)
+            return first if first is not None else await consumer.position(partition)
+
+        return done
+
+    def start(
+        self, consumer: AIOKafkaConsumer, partition: TopicPartition, batch: Awaitable[None], *, first_offset: int
+    ) -> None:
         # A partition taken away and given back while its earlier batch is still in hand: the new batch
         # waits for that one, so this process still handles a ticket's events in their order.
         before = self._tasks.get(partition)
+        self._first_offsets.setdefault(partition, first_offset)
         try:
             consumer.pause(partition)
         except (aiokafka.errors.IllegalStateError, AssertionError):
@@ -469,6 +484,7 @@ class _PartitionsInHand:
         if self._tasks.get(partition) is not task:
             return  # a later batch of the partition is in hand: it stays paused
         del self._tasks[partition]
+        self._first_offsets.pop(partition, None)
         if not task.cancelled() and task.exception() is not None:
             log.error("handling a batch of %s failed", partition, exc_info=task.exception())
         try:

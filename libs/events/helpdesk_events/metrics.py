@@ -48,8 +48,8 @@ DEAD_LETTERED = Counter(
 CONSUMER_LAG = Gauge(
     "helpdesk_consumer_lag",
     "Records of a partition this service's consumer has not processed yet: the log end offset (highwater) "
-    "minus the offset it is done up to (the consumer's position once a batch is done; the router's committed "
-    "offset, since faust fetches ahead). A partition not assigned here, or not fetched yet, has no series.",
+    "minus the offset it is done up to (the first record of a batch still in hand, else the consumer's position; "
+    "the router's committed offset, since faust fetches ahead). A partition not assigned here, or not fetched yet, has no series.",
     ["service", "topic", "partition"],
 )
 HTTP_REQUESTS = Counter(

@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 from devtools.fake_slack import FakeSlack
 from devtools.servers import SmtpCapture
 from helpdesk_events import Envelope, TicketStatusChanged, Topic
-from helpdesk_events.consumer import EventConsumer, EventDispatcher
+from helpdesk_events.consumer import LAG_IDLE_REPORT_SECONDS, EventConsumer, EventDispatcher
 from helpdesk_events.kafka import ensure_topics
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_events.settings import ServiceSettings
@@ -77,7 +77,7 @@ async def test_consumer_lag_is_what_a_partition_holds_beyond_the_consumer_s_posi
         service=service, group_id=f"{topic_prefix}lag", handlers={TicketStatusChanged: handle},
         dead_letters=publisher, dead_letter_topic=kafka.topics.name(Topic.DEAD_LETTER),
     )  # fmt: skip
-    # One record per batch: the lag is reported after each, before the next is handed out.
+    # One record per batch: the lag is reported after each fetch, and once a second while nothing comes.
     consumer = EventConsumer(
         kafka, group_id=f"{topic_prefix}lag", topics=[Topic.TICKETS], dispatcher=dispatcher, batch_size=1,
         service=service,
@@ -85,6 +85,9 @@ async def test_consumer_lag_is_what_a_partition_holds_beyond_the_consumer_s_posi
     await consumer.start()
     try:
         await asyncio.wait_for(second_started.wait(), 30)
+        # Reported again while the second record is in hand: the consumer has fetched it (its position is
+        # past it) but is not done with it.
+        await asyncio.sleep(LAG_IDLE_REPORT_SECONDS * 2)
         while_blocked = lag_samples(service)
         release.set()
         async with asyncio.timeout(30):  # bounds the wait for the last report; asserts nothing by itself
@@ -95,7 +98,7 @@ async def test_consumer_lag_is_what_a_partition_holds_beyond_the_consumer_s_posi
         release.set()
         await consumer.stop()
 
-    # Highwater 5, position 1 after the first batch: four records still to process on that partition.
+    # Highwater 5, done up to the second record: four records still to process on that partition.
     assert [lag for lag in while_blocked.values() if lag] == [4]  # the other partitions hold nothing
     assert caught_up and set(caught_up.values()) == {0}
     assert handled == ["open", "pending", "open", "solved", "closed"]
