@@ -39,6 +39,7 @@ from chaos.checks import (
 )
 from chaos.observe import BrokerTap, read_model_assignees, sla_policies_in_force
 from chaos.sla_due import check_clocks
+from chaos.slack_shown import messages_out_of_date
 from devtools.fake_slack import FakeSlack
 from devtools.platform import SERVICES, Platform, interrupt_on_sigterm
 from devtools.servers import EmbeddedKafka, EmbeddedMongo, EmbeddedRedis, EmbeddedS3, SmtpCapture, free_port
@@ -101,6 +102,10 @@ class Stack:
             for ticket_id in set(UUID.findall(text)):
                 posts[ticket_id] += 1
         return posts, times
+
+    def messages_out_of_date(self, tickets: set[str]) -> dict[str, str]:
+        """Of these tickets, those whose assignment message shows another SLA due time than their clocks."""
+        return messages_out_of_date(self.slack.messages(), self.tap.sla_clocks(tickets)[2], tickets)
 
     def ack_emails(self) -> Counter[str]:
         """Emails to the requester per ticket (X-Helpdesk-Ticket-Id); the agents' addresses are left out."""
@@ -387,7 +392,8 @@ async def drain(
     stack: Stack, run: Run, timeout: float, tickets: set[str] | None = None, stalled_after: float = STALLED_SECONDS
 ) -> str | None:
     """Wait until every accepted ticket (or those of `tickets`) is assigned, announced in Slack,
-    acknowledged by email (where it has an address) and its SLA clock started: None then, else why
+    acknowledged by email (where it has an address), its SLA clock started and its Slack message showing
+    that clock's due time (chaos/slack_shown.py): None then, else why
     the wait ended (the timeout, or `stalled_after` seconds without one more ticket through).
 
     What each hop still owed when the wait began (the load just ended) goes in `run.extra`, so a run
@@ -405,6 +411,7 @@ async def drain(
             "slack_message": {t for t in tickets if not posts[t]},
             "ack_email": {t for t in tickets if t in run.expects_email and not mails[t]},
             "sla_clock": {t for t in tickets if t not in clocks},
+            "slack_update": set(stack.messages_out_of_date(tickets)),
         }
         run.extra.setdefault("behind_when_the_load_ended", {hop: len(owing) for hop, owing in owed.items()})
         through = len(tickets) - len(set().union(*owed.values()))
@@ -435,6 +442,7 @@ async def observe(stack: Stack, run: Run) -> Verdict:
     seen.sla_metrics_by_ticket = clocks.metrics_at_creation
     seen.sla_starts_expected = clocks.starts_expected
     seen.sla_due_wrong = clocks.wrong
+    seen.slack_out_of_date = stack.messages_out_of_date(run.accepted)
     seen.read_model_assignee = await read_model_assignees(stack.intake, run.accepted)
     verdict = judge(seen)
     print(

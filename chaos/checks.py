@@ -44,6 +44,8 @@ class Observed:
     sla_starts_expected: Counter[tuple[str, str]] = field(default_factory=Counter)
     # Ticket id -> what is wrong with its clocks (policy or due time not what the policy says).
     sla_due_wrong: dict[str, str] = field(default_factory=dict)
+    # Ticket id -> how an assignment message of it shows another SLA due time than its clocks give.
+    slack_out_of_date: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class Verdict:
 def judge(seen: Observed) -> Verdict:
     """Lost: an accepted ticket missing a step (not in the read model, unassigned, no email or Slack message,
     an SLA clock never started) or done wrong (an SLA clock on another policy or due time than its policy
-    says). Duplicated: a step done more than once for one ticket."""
+    says, an assignment message not showing the due time its clocks give). Duplicated: a step done more than once for one ticket."""
     started_any = {ticket for (ticket, _metric), count in seen.sla_started.items() if count}
 
     def clock_missing(ticket: str) -> bool:
@@ -92,6 +94,7 @@ def judge(seen: Observed) -> Verdict:
         "no_slack_message": [t for t in seen.accepted if seen.slack_assignment_posts[t] == 0],
         "sla_clock_not_started": [t for t in seen.accepted if clock_missing(t)],
         "sla_due_wrong": [t for t in seen.accepted if t in seen.sla_due_wrong],
+        "slack_message_out_of_date": [t for t in seen.accepted if t in seen.slack_out_of_date],
     }
     duplicated: dict[str, list[str]] = {
         "several_agents": [t for t in seen.accepted if len(seen.agents_told.get(t, ())) > 1],

@@ -144,6 +144,12 @@ class FakeSlack:
         with self._cond:
             return [dict(c) for c in self._calls if method is None or c["method"] == method]
 
+    def messages(self) -> list[dict[str, Any]]:
+        """Copies of every message as it stands now (as posted, then as last updated), oldest first, each
+        with the `channel` (conversation) it is in."""
+        with self._cond:
+            return [{**_copy(message), "channel": channel} for (channel, _ts), message in self._posted.items()]
+
     def clear_calls(self) -> int:
         with self._cond:
             count = len(self._calls)

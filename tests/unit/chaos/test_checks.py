@@ -66,6 +66,14 @@ def test_two_agents_or_two_slack_messages_are_duplicates() -> None:
     assert verdict.duplicated_count == 2
 
 
+def test_a_slack_message_left_showing_an_old_due_time_counts_as_lost() -> None:
+    seen = healthy("T1", "T2")
+    seen.slack_out_of_date = {"T2": "message 1.000001 shows 'no SLA clock', its clocks say '2026-11-25 10:30 UTC'"}
+    verdict = judge(seen)
+    assert verdict.lost == {"slack_message_out_of_date": ["T2"]}
+    assert verdict.lost_count == 1
+
+
 def test_the_read_model_naming_another_agent_than_the_router_is_flagged() -> None:
     seen = healthy("T1")
     seen.read_model_assignee["T1"] = "grace"

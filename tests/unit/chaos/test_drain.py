@@ -26,6 +26,9 @@ class Seen:
     def ack_emails(self) -> Counter[str]:
         return Counter({t: 1 for t in self.through})
 
+    def messages_out_of_date(self, tickets: set[str]) -> dict[str, str]:
+        return {}
+
 
 async def test_every_ticket_through_ends_the_wait_at_once() -> None:
     run = Run("kill-router", accepted={"T1", "T2"}, expects_email={"T1"})
@@ -55,5 +58,19 @@ async def test_the_wait_says_what_each_hop_still_owed_when_the_load_ended() -> N
     why = await drain(seen, run, timeout=60, stalled_after=1.0)  # type: ignore[arg-type]
     assert why == "not drained: 2 tickets not through, none came in 1 s"
     assert run.extra["behind_when_the_load_ended"] == {
-        "assignment": 0, "slack_message": 2, "ack_email": 0, "sla_clock": 0
+        "assignment": 0, "slack_message": 2, "ack_email": 0, "sla_clock": 0, "slack_update": 0
     }
+
+
+class StaleMessage(Seen):
+    """Every ticket through, but one's Slack message still shows an earlier SLA due time."""
+
+    def messages_out_of_date(self, tickets: set[str]) -> dict[str, str]:
+        return {"T2": "shows 'no SLA clock'"} if "T2" in tickets else {}
+
+
+async def test_a_message_not_yet_showing_its_clock_is_still_owed() -> None:
+    run = Run("kill-notifier", accepted={"T1", "T2"})
+    why = await drain(StaleMessage({"T1", "T2"}), run, timeout=60, stalled_after=1.0)  # type: ignore[arg-type]
+    assert why == "not drained: 1 tickets not through, none came in 1 s"
+    assert run.extra["behind_when_the_load_ended"]["slack_update"] == 1
