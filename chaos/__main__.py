@@ -19,7 +19,7 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -109,11 +109,21 @@ class Stack:
 
     def ack_emails(self) -> Counter[str]:
         """Emails to the requester per ticket (X-Helpdesk-Ticket-Id); the agents' addresses are left out."""
-        return Counter(
-            str(message["X-Helpdesk-Ticket-Id"])
-            for message in self.smtp.messages
-            if message["X-Helpdesk-Ticket-Id"] and "chaos-agent" not in str(message["To"])
-        )
+        return Counter(self._requester_mails())
+
+    def ack_message_ids(self, tickets: set[str]) -> dict[str, set[str]]:
+        """The distinct Message-IDs of the emails to the requesters of these tickets."""
+        ids: dict[str, set[str]] = {}
+        for ticket, message in self._requester_mails(with_message=True):
+            if ticket in tickets:
+                ids.setdefault(ticket, set()).add(str(message["Message-ID"]))
+        return ids
+
+    def _requester_mails(self, with_message: bool = False) -> Iterator:
+        for message in self.smtp.messages:
+            if message["X-Helpdesk-Ticket-Id"] and "chaos-agent" not in str(message["To"]):
+                ticket = str(message["X-Helpdesk-Ticket-Id"])
+                yield (ticket, message) if with_message else ticket
 
 
 @dataclass
@@ -547,6 +557,14 @@ async def run_fault(
     if fault == "duplicate-webhooks":
         doubled = run.extra["deliveries_with_two_tickets"]
         run.notes.append(f"{tickets * 2} posts for {tickets} deliveries; {len(doubled)} made two tickets")
+    twice = verdict.duplicated.get("ack_email_twice", [])
+    if twice:
+        # Still counted as duplicated; but the same Message-ID twice is the one window deliverer.py leaves
+        # (a crash after the mail server took the email, before the record): mail clients show one message.
+        ids = stack.ack_message_ids(set(twice))
+        same = sum(1 for ticket in twice if len(ids.get(ticket, ())) == 1)
+        run.extra["ack_email_twice_same_message_id"] = same
+        run.notes.append(f"{same} of the {len(twice)} acknowledgements sent twice kept their Message-ID")
     if not_drained:
         run.notes.append(not_drained)
     if run.errors:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from email.message import EmailMessage
+from types import SimpleNamespace
 
+from chaos.__main__ import Stack
 from chaos.checks import Observed, dead_letter_gaps, judge, recovery_seconds, table
 
 
@@ -168,3 +171,23 @@ def test_the_table_shows_each_fault_and_na_for_no_recovery() -> None:
     lines = text.splitlines()
     assert lines[2].split()[:5] == ["kill-router", "200", "0", "0", "4.8"]
     assert lines[3].split()[:6] == ["duplicate-webhooks", "200", "1", "2", "n/a", "x"]
+
+
+def test_an_acknowledgement_sent_twice_says_whether_it_kept_its_message_id() -> None:
+    def mail(ticket: str, message_id: str, to: str = "customer@example.com") -> EmailMessage:
+        message = EmailMessage()
+        message["To"], message["Message-ID"], message["X-Helpdesk-Ticket-Id"] = to, message_id, ticket
+        return message
+
+    smtp = SimpleNamespace(messages=[
+        mail("RESENT", "<a@helpdesk>"), mail("RESENT", "<a@helpdesk>"),
+        mail("TWICE", "<b@helpdesk>"), mail("TWICE", "<c@helpdesk>"),
+        mail("ONCE", "<d@helpdesk>"), mail("ONCE", "<e@helpdesk>", to="chaos-agent-1@helpdesk.test"),
+    ])  # fmt: skip
+    stack = Stack(platform=None, slack=None, smtp=smtp, tap=None, bootstrap="")  # type: ignore[arg-type]
+
+    assert stack.ack_emails() == Counter({"RESENT": 2, "TWICE": 2, "ONCE": 1})
+    assert stack.ack_message_ids({"RESENT", "TWICE"}) == {
+        "RESENT": {"<a@helpdesk>"},
+        "TWICE": {"<b@helpdesk>", "<c@helpdesk>"},
+    }
