@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -460,7 +460,12 @@ class _PartitionsInHand:
         return done
 
     def start(
-        self, consumer: AIOKafkaConsumer, partition: TopicPartition, batch: Awaitable[None], *, first_offset: int
+        self,
+        consumer: AIOKafkaConsumer,
+        partition: TopicPartition,
+        batch: Coroutine[Any, Any, None],
+        *,
+        first_offset: int,
     ) -> None:
         # A partition taken away and given back while its earlier batch is still in hand: the new batch
         # waits for that one, so this process still handles a ticket's events in their order.
@@ -475,9 +480,13 @@ class _PartitionsInHand:
         task.add_done_callback(lambda done: self._ended(consumer, partition, done))
 
     @staticmethod
-    async def _after(before: asyncio.Task[None] | None, batch: Awaitable[None]) -> None:
-        if before is not None:
-            await asyncio.wait({before})
+    async def _after(before: asyncio.Task[None] | None, batch: Coroutine[Any, Any, None]) -> None:
+        try:
+            if before is not None:
+                await asyncio.wait({before})
+        except BaseException:
+            batch.close()  # cancelled before it began: nothing of it ran
+            raise
         await batch
 
     def _ended(self, consumer: AIOKafkaConsumer, partition: TopicPartition, task: asyncio.Task[None]) -> None:
