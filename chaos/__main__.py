@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -38,7 +39,7 @@ from chaos.checks import (
     table,
 )
 from chaos.observe import BrokerTap, read_model_assignees, sla_policies_in_force
-from chaos.sla_due import check_clocks
+from chaos.sla_due import StartedClock, check_clocks
 from chaos.slack_shown import messages_out_of_date
 from devtools.fake_slack import FakeSlack
 from devtools.platform import SERVICES, Platform, interrupt_on_sigterm
@@ -103,27 +104,32 @@ class Stack:
                 posts[ticket_id] += 1
         return posts, times
 
-    def messages_out_of_date(self, tickets: set[str]) -> dict[str, str]:
-        """Of these tickets, those whose assignment message shows another SLA due time than their clocks."""
-        return messages_out_of_date(self.slack.messages(), self.tap.sla_clocks(tickets)[2], tickets)
+    def messages_out_of_date(
+        self, tickets: set[str], told: dict[str, list[StartedClock]] | None = None
+    ) -> dict[str, str]:
+        """Of these tickets, those whose assignment message shows another SLA due time than their clocks
+        (`told`: their sla.started as the tap's `sla_clocks` gives them, when already at hand)."""
+        if told is None:
+            told = self.tap.sla_clocks(tickets)[2]
+        return messages_out_of_date(self.slack.messages(), told, tickets)
 
     def ack_emails(self) -> Counter[str]:
         """Emails to the requester per ticket (X-Helpdesk-Ticket-Id); the agents' addresses are left out."""
-        return Counter(self._requester_mails())
+        return Counter(ticket for ticket, _message in self._requester_mails())
 
     def ack_message_ids(self, tickets: set[str]) -> dict[str, set[str]]:
         """The distinct Message-IDs of the emails to the requesters of these tickets."""
         ids: dict[str, set[str]] = {}
-        for ticket, message in self._requester_mails(with_message=True):
+        for ticket, message in self._requester_mails():
             if ticket in tickets:
                 ids.setdefault(ticket, set()).add(str(message["Message-ID"]))
         return ids
 
-    def _requester_mails(self, with_message: bool = False) -> Iterator:
+    def _requester_mails(self) -> Iterator[tuple[str, EmailMessage]]:
+        """(ticket id, email) of every email to a requester (X-Helpdesk-Ticket-Id; agents left out)."""
         for message in self.smtp.messages:
             if message["X-Helpdesk-Ticket-Id"] and "chaos-agent" not in str(message["To"]):
-                ticket = str(message["X-Helpdesk-Ticket-Id"])
-                yield (ticket, message) if with_message else ticket
+                yield str(message["X-Helpdesk-Ticket-Id"]), message
 
 
 @dataclass
@@ -448,11 +454,12 @@ async def observe(stack: Stack, run: Run) -> Verdict:
     # Each clock against what its policy says, on the policies the platform's sla service runs on.
     sla_process = stack.platform.processes["sla"]
     policies = sla_policies_in_force(stack.platform.service_env(), sla_process.log_dir or Path.cwd())
-    clocks = check_clocks(run.accepted, *stack.tap.sla_clocks(run.accepted), policies)
+    opened, changes, told = stack.tap.sla_clocks(run.accepted)
+    clocks = check_clocks(run.accepted, opened, changes, told, policies)
     seen.sla_metrics_by_ticket = clocks.metrics_at_creation
     seen.sla_starts_expected = clocks.starts_expected
     seen.sla_due_wrong = clocks.wrong
-    seen.slack_out_of_date = stack.messages_out_of_date(run.accepted)
+    seen.slack_out_of_date = stack.messages_out_of_date(run.accepted, told)
     seen.read_model_assignee = await read_model_assignees(stack.intake, run.accepted)
     verdict = judge(seen)
     print(

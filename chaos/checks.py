@@ -72,7 +72,8 @@ class Verdict:
 def judge(seen: Observed) -> Verdict:
     """Lost: an accepted ticket missing a step (not in the read model, unassigned, no email or Slack message,
     an SLA clock never started) or done wrong (an SLA clock on another policy or due time than its policy
-    says, an assignment message not showing the due time its clocks give). Duplicated: a step done more than once for one ticket."""
+    says, an assignment message not showing the due time its clocks give). Duplicated: a step done more
+    than once for one ticket."""
     started_any = {ticket for (ticket, _metric), count in seen.sla_started.items() if count}
 
     def clock_missing(ticket: str) -> bool:

@@ -11,13 +11,12 @@ or solved, so its started clocks are still running at the end.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
 from chaos.sla_due import StartedClock
-from helpdesk_notifier.slack_messages import ASSIGNMENT_EVENT, NO_SLA
+from helpdesk_notifier.slack_messages import ASSIGNMENT_EVENT, NO_SLA, shown_time
 
 SLA_DUE_FIELD = "*SLA due*\n"
-SHOWN_FORMAT = "%Y-%m-%d %H:%M UTC"  # to the minute, as the notifier renders it
 
 
 def shown_due(message: Mapping) -> str | None:
@@ -36,7 +35,7 @@ def expected_due(told: Iterable[StartedClock]) -> str:
     for clock in told:
         last_by_metric[clock.metric] = clock.due_at
     due = [moment for moment in last_by_metric.values() if moment is not None]
-    return min(due).astimezone(UTC).strftime(SHOWN_FORMAT) if due else NO_SLA
+    return shown_time(min(due)) if due else NO_SLA
 
 
 def ticket_of(message: Mapping) -> str | None:

@@ -97,7 +97,7 @@ def compose_assignment(
                 _field("Requester", view.requester),
                 _field("Channel", view.channel),
                 _field("Priority", view.priority),
-                _field("SLA due", _utc(view.next_sla_due) if view.next_sla_due else NO_SLA),
+                _field("SLA due", shown_time(view.next_sla_due) if view.next_sla_due else NO_SLA),
                 _link_field("Ticket", link, f"#{ticket_id}"),
             ],
         },
@@ -196,11 +196,11 @@ def compose_sla_alert(
     ticket_id = view.ticket_id
     what = metric.replace("_", " ")
     if kind == "warning":
-        due = f"due {_utc(due_at)}" if due_at else "due soon"
+        due = f"due {shown_time(due_at)}" if due_at else "due soon"
         used = f" ({round(elapsed_share * 100)}% of the target used)" if elapsed_share is not None else ""
         headline = f":warning: SLA warning on ticket #{ticket_id}: {what} {due}{used}"
     else:
-        due = f"was due {_utc(due_at)}" if due_at else "is overdue"
+        due = f"was due {shown_time(due_at)}" if due_at else "is overdue"
         headline = f":rotating_light: SLA breached on ticket #{ticket_id}: {what} {due}"
     assignee = _agent(view.slack_user_id, view, by_id=True)
     owner = f"Assignee: {assignee}" if assignee else "Unassigned"
@@ -436,7 +436,8 @@ def _mention(slack_user_id: str | None) -> str | None:
     return None
 
 
-def _utc(moment: datetime) -> str:
+def shown_time(moment: datetime) -> str:
+    """A moment as the messages show it: to the minute, in UTC."""
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
