@@ -9,12 +9,13 @@ PACKAGES := libs/events $(patsubst %/pyproject.toml,%,$(sort $(wildcard services
 MANIFESTS := $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.txt constraints.txt
 PYTEST_ARGS ?=
 
-.PHONY: help venv browser up down test test-unit test-integration test-e2e docs docs-check bench bench-bad-input chaos clean
+.PHONY: help venv browser up down test test-unit test-integration test-e2e test-containers docs docs-check bench bench-bad-input chaos clean
 
 help:
 	@echo "make up      set up and run the whole platform on embedded servers (Ctrl-C or make down stops it)"
 	@echo "make down    stop what make up started"
 	@echo "make test    set up and run the whole test suite (unit, integration, end-to-end)"
+	@echo "make test-containers  the same on Apache Kafka and MongoDB in Docker containers (needs a Docker engine)"
 	@echo "make docs    regenerate docs/events (JSON Schema and AsyncAPI) from the event models"
 	@echo "make bench   print throughput figures on the embedded stack"
 	@echo "make chaos   the fault suite: kills, a broker restart, poison, duplicates, Slack and SMTP down (CHAOS_ARGS=\"--tickets 200\")"
@@ -49,6 +50,10 @@ test-integration: $(STAMP) browser
 
 test-e2e: $(STAMP) browser
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+# The same suite on Apache Kafka and MongoDB in Docker containers (testcontainers); needs a Docker engine.
+test-containers: $(STAMP) browser
+	TEST_SERVERS=containers $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 docs: $(STAMP)
 	$(BIN)/python -m helpdesk_events.export docs/events

@@ -2,10 +2,11 @@
 
     python -m chaos [--tickets N] [--rate R] [--faults kill-router,kill-sla,...]
 
-One platform (embedded Tansu, nx-27017, Redis, SMTP capture, fake Slack, the five services as processes)
-serves every fault in turn; each fault has its own N tickets, and its checks look at those tickets only.
-A third of the way through the load the fault is injected; after the load the pipeline is given a bounded
-time to drain, then the checks of chaos/checks.py run. A table is printed and the figures are written to
+One platform (embedded Tansu, nx-27017, Redis, SMTP capture, fake Slack, the five services as processes;
+with `--apache-kafka`, Apache Kafka in a Docker container instead of Tansu) serves every fault in turn;
+each fault has its own N tickets, and its checks look at those tickets only. A third of the way through
+the load the fault is injected; after the load the pipeline is given a bounded time to drain, then the
+checks of chaos/checks.py run. A table is printed and the figures are written to
 bench/results/chaos-<timestamp>.json. See docs/reliability.md.
 """
 
@@ -41,6 +42,7 @@ from chaos.checks import (
 from chaos.observe import BrokerTap, read_model_assignees, sla_policies_in_force
 from chaos.sla_due import StartedClock, check_clocks
 from chaos.slack_shown import messages_out_of_date
+from devtools.containers import ApacheKafka, docker_unavailable
 from devtools.fake_slack import FakeSlack
 from devtools.platform import SERVICES, Platform, interrupt_on_sigterm
 from devtools.servers import EmbeddedKafka, EmbeddedMongo, EmbeddedRedis, EmbeddedS3, SmtpCapture, free_port
@@ -82,7 +84,7 @@ class Stack:
     mail_at: list[float] = field(default_factory=list)  # when each email reached the SMTP capture
     smtp_down_seconds: float = 60.0
     slack_down_seconds: float = 180.0
-    kafka: EmbeddedKafka | None = None  # the embedded broker, restarted by the restart-broker fault
+    kafka: EmbeddedKafka | ApacheKafka | None = None  # the broker, restarted by the restart-broker fault
     broker_down_seconds: float = 10.0
 
     @property
@@ -348,8 +350,9 @@ async def restart_broker(stack: Stack, run: Run, tickets: int) -> None:
     """The broker stopped, down for a while, then started again on the same port. On memory storage it
     comes back empty (no topics, offsets or groups): what it held that a service had not read yet is gone
     with it. On S3 storage (`--durable-broker`) it comes back with everything, as a Kafka broker does, and
-    nothing may be lost. Nothing here tells the services: they must notice and recover by themselves."""
-    assert stack.kafka is not None, "restart-broker needs the embedded broker"
+    nothing may be lost; so does Apache Kafka (`--apache-kafka`), its container stopped and started
+    again. Nothing here tells the services: they must notice and recover by themselves."""
+    assert stack.kafka is not None, "restart-broker needs a broker of its own"
     await when_sent(run, 1 / 3, tickets)
     run.extra["pids_before"] = {name: process.pid for name, process in stack.platform.processes.items()}
     run.fault_at = time.time()
@@ -375,6 +378,12 @@ async def restart_broker(stack: Stack, run: Run, tickets: int) -> None:
             await asyncio.sleep(0.5)
     run.extra["all_ready_after_seconds"] = None if waiting else round(time.time() - back, 2)
     run.extra["not_ready"] = sorted(waiting)
+
+
+def broker_kind(broker: EmbeddedKafka | ApacheKafka | None) -> str:
+    if isinstance(broker, ApacheKafka):
+        return "Apache Kafka"
+    return "Tansu on S3 storage" if broker is not None and broker.durable else "Tansu in memory"
 
 
 async def no_fault(stack: Stack, run: Run, tickets: int) -> None:
@@ -559,7 +568,8 @@ async def run_fault(
             f"the broker lost {len(broker_lost)} of the {len(before)} tickets posted before it stopped "
             f"{ {k: v for k, v in run.extra['lost_with_the_broker_by_check'].items() if v} }"
             if broker_forgets
-            else f"durable broker (S3 storage): {len(before)} tickets posted before it stopped, none to lose"
+            else f"durable broker ({broker_kind(stack.kafka)}): {len(before)} tickets posted before it "
+            "stopped, none to lose"
         )
     if fault == "duplicate-webhooks":
         doubled = run.extra["deliveries_with_two_tickets"]
@@ -628,7 +638,11 @@ async def run(args: argparse.Namespace) -> dict:
     with (
         EmbeddedS3(log_dir=logs / "logs") if args.durable_broker else nullcontext() as storage,
         # A fixed port: restart-broker starts it again there.
-        EmbeddedKafka(port=free_port(), storage=storage) as kafka,
+        (
+            ApacheKafka(port=free_port())
+            if args.apache_kafka
+            else EmbeddedKafka(port=free_port(), storage=storage)
+        ) as kafka,
         EmbeddedMongo() as mongo,
         EmbeddedRedis() as redis,
         # A fixed port: the smtp-down fault stops the capture and starts it again where the notifier looks.
@@ -737,11 +751,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--broker-down-seconds", type=float, default=10.0, help="how long the broker stays down"
     )
-    parser.add_argument(
+    brokers = parser.add_mutually_exclusive_group()
+    brokers.add_argument(
         "--durable-broker",
         action="store_true",
         help="the broker on S3 storage (moto's S3 server), so that it keeps its log across restart-broker, "
         "as Kafka does: then no ticket may be lost to it (about 60 Kafka records a second: use --rate 1)",
+    )
+    brokers.add_argument(
+        "--apache-kafka",
+        action="store_true",
+        help="Apache Kafka in a Docker container (testcontainers) instead of the embedded broker: the "
+        "production broker, which keeps its log across restart-broker; needs a Docker engine",
     )
     parser.add_argument(
         "--quiet-seconds", type=float, default=5.0, help="wait after draining for late duplicates"
@@ -750,6 +771,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [f for f in args.faults if f not in FAULTS]
     if unknown:
         parser.error(f"unknown faults {unknown}; known: {', '.join(FAULTS)}")
+    if args.apache_kafka and (reason := docker_unavailable()) is not None:
+        parser.error(f"--apache-kafka: {reason}")
     if args.drain_seconds is None:
         args.drain_seconds = 120 + args.tickets / 2
     # The tap's own client would log every failed reconnect while the broker is down: the table says it all.

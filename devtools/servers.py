@@ -33,7 +33,6 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 HOST = "127.0.0.1"
@@ -123,7 +122,27 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-class _ProcessServer:
+class Lifetime:
+    """`with server:` starts it and, when the block ends, closes it: stops it, and lets go of whatever it
+    kept across its own stop() and start() (a container's log, say)."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class _ProcessServer(Lifetime):
     """Lifecycle shared by servers that run as a child process: spawn, wait until ready, stop."""
 
     name = "server"
@@ -255,12 +274,6 @@ class _ProcessServer:
             for path in self._temp_dirs:
                 shutil.rmtree(path, ignore_errors=True)
         self._temp_dirs.clear()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(port={self.port}, pid={self.pid})"
@@ -513,7 +526,7 @@ class EmbeddedRedis(_ProcessServer):
             client.close()
 
 
-class SmtpCapture:
+class SmtpCapture(Lifetime):
     """An SMTP server (aiosmtpd, in a thread) that keeps every mail it receives.
 
     Each mail is an `EmailMessage` (policy=email.policy.default) with the envelope added as
@@ -595,14 +608,6 @@ class SmtpCapture:
         self, predicate: Callable[[EmailMessage], bool] = lambda _: True, timeout: float = 10
     ) -> EmailMessage:
         return await asyncio.to_thread(self.wait_for, predicate, timeout)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"SmtpCapture(host={self.host!r}, port={self.port}, messages={len(self._messages)})"

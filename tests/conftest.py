@@ -1,8 +1,11 @@
 """Shared fixtures: real servers, started lazily once per session, each on a free port.
 
 A server starts only when a test asks for its fixture, so unit tests need none. Point the suite at
-servers of your own with TEST_KAFKA_BOOTSTRAP_SERVERS, MONGODB_URL and TEST_REDIS_URL (for example a
-real Apache Kafka and MongoDB); the embedded ones are used otherwise.
+servers of your own with TEST_KAFKA_BOOTSTRAP_SERVERS, MONGODB_URL and TEST_REDIS_URL; the embedded ones
+are used otherwise. `TEST_SERVERS=containers` starts Apache Kafka and MongoDB in Docker containers
+instead (devtools/containers.py; the run stops at once, saying why, where no Docker engine answers). A
+Kafka of your own must allow the tests' 3 s consumer sessions (`group.min.session.timeout.ms` of 3000
+or less; Kafka's default is 6000).
 
 Property tests (hypothesis) draw the same examples on every run, so a red build is about the code, not
 the draw; `HYPOTHESIS_PROFILE=explore make test` draws new ones (how the calendar's holiday bug was found).
@@ -22,10 +25,13 @@ from hypothesis import settings as hypothesis_settings
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from devtools.containers import ApacheKafka, MongoDB, docker_unavailable
 from devtools.fake_slack import FakeSlack
 from devtools.servers import EmbeddedKafka, EmbeddedMongo, EmbeddedRedis, SmtpCapture
 
 SLACK_TEST_TOKEN = "xoxb-test-token"
+# "embedded" (Tansu, nx-27017) or "containers" (Apache Kafka and MongoDB through testcontainers).
+SERVERS = os.environ.get("TEST_SERVERS", "embedded")
 
 # Loaded before any test module builds its own @settings, which inherit it.
 hypothesis_settings.register_profile("repeatable", derandomize=True, database=None, print_blob=True)
@@ -41,6 +47,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, interrupt)
+    if SERVERS not in ("embedded", "containers"):
+        raise pytest.UsageError(f"TEST_SERVERS={SERVERS!r}: use embedded (the default) or containers")
+    if SERVERS == "containers" and (reason := docker_unavailable()) is not None:
+        # Asked for by name: skipping every server test instead would pass without testing anything.
+        raise pytest.UsageError(f"TEST_SERVERS=containers, but {reason}")
 
 
 def _named_or_embedded(variable: str, embedded: Callable[[], Any], address: Callable[[Any], str]) -> Iterator[str]:
@@ -55,12 +66,15 @@ def _named_or_embedded(variable: str, embedded: Callable[[], Any], address: Call
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
-    yield from _named_or_embedded("TEST_KAFKA_BOOTSTRAP_SERVERS", EmbeddedKafka, lambda s: s.bootstrap_servers)
+    broker = ApacheKafka if SERVERS == "containers" else EmbeddedKafka
+    yield from _named_or_embedded("TEST_KAFKA_BOOTSTRAP_SERVERS", broker, lambda s: s.bootstrap_servers)
 
 
 @pytest.fixture(scope="session")
 def mongodb_url() -> Iterator[str]:
-    yield from _named_or_embedded("MONGODB_URL", EmbeddedMongo, lambda s: s.url)
+    yield from _named_or_embedded(
+        "MONGODB_URL", MongoDB if SERVERS == "containers" else EmbeddedMongo, lambda s: s.url
+    )
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from pymongo.errors import DuplicateKeyError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from devtools.containers import ApacheKafka, docker_unavailable
 from devtools.fake_slack import FakeSlack
 from devtools.servers import EmbeddedKafka, EmbeddedRedis, EmbeddedS3, SmtpCapture, free_port
 
@@ -59,43 +61,52 @@ async def test_kafka_round_trips_a_record_with_its_traceparent_header(
     ]
 
 
-async def test_kafka_on_s3_storage_keeps_topics_records_and_committed_offsets_across_its_restart(
-    tmp_path: Path,
-) -> None:
-    topic, group = "tickets", "notifier"
+@pytest.fixture(params=["tansu-on-s3", "apache-kafka"])
+def durable_broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EmbeddedKafka | ApacheKafka]:
+    """A broker that keeps its log across its own restart, started: Tansu on S3 storage, here and
+    everywhere; Apache Kafka in a container where a Docker engine runs (the production broker)."""
+    if request.param == "apache-kafka":
+        if (reason := docker_unavailable()) is not None:
+            pytest.skip(reason)
+        with ApacheKafka() as kafka:
+            yield kafka
+        return
     with EmbeddedS3(log_dir=tmp_path / "s3") as storage:
-        broker = EmbeddedKafka(port=free_port(), log_dir=tmp_path / "kafka", storage=storage)
-        await asyncio.to_thread(broker.start)
-        try:
-            admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
-            await admin.start()
-            try:
-                await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
-            finally:
-                await admin.close()
-            producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks="all")
-            await producer.start()
-            try:
-                for n in range(6):
-                    await producer.send_and_wait(topic, f"ticket {n}".encode(), key=b"T-1", partition=0)
-            finally:
-                await producer.stop()
-            read_before = await _read_and_commit(broker.bootstrap_servers, TopicPartition(topic, 0), group, 4)
+        with EmbeddedKafka(port=free_port(), log_dir=tmp_path / "kafka", storage=storage) as tansu:
+            yield tansu
 
-            await asyncio.to_thread(broker.stop)
-            await asyncio.to_thread(broker.start)  # same port, same storage, a new process
 
-            producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks="all")
-            await producer.start()
-            try:
-                assert len(await producer.partitions_for(topic)) == 3
-                await producer.send_and_wait(topic, b"ticket 6", key=b"T-1", partition=0)
-            finally:
-                await producer.stop()
-            # The group goes on from its commit: the rest, and the record written after the restart.
-            read_after = await _read_and_commit(broker.bootstrap_servers, TopicPartition(topic, 0), group, 3)
-        finally:
-            await asyncio.to_thread(broker.stop)
+async def test_a_durable_broker_keeps_topics_records_and_committed_offsets_across_its_restart(
+    durable_broker: EmbeddedKafka | ApacheKafka,
+) -> None:
+    topic, group, broker = "tickets", "notifier", durable_broker
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for n in range(6):
+            await producer.send_and_wait(topic, f"ticket {n}".encode(), key=b"T-1", partition=0)
+    finally:
+        await producer.stop()
+    read_before = await _read_and_commit(broker.bootstrap_servers, TopicPartition(topic, 0), group, 4)
+
+    await asyncio.to_thread(broker.stop)
+    await asyncio.to_thread(broker.start)  # same port, same storage, a new broker process
+
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        assert len(await producer.partitions_for(topic)) == 3
+        await producer.send_and_wait(topic, b"ticket 6", key=b"T-1", partition=0)
+    finally:
+        await producer.stop()
+    # The group goes on from its commit: the rest, and the record written after the restart.
+    read_after = await _read_and_commit(broker.bootstrap_servers, TopicPartition(topic, 0), group, 3)
     assert read_before == [f"ticket {n}" for n in range(4)]
     assert read_after == [f"ticket {n}" for n in range(4, 7)]
 

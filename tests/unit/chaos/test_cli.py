@@ -29,6 +29,28 @@ def test_an_unknown_fault_is_refused_with_the_known_ones_named(capsys: pytest.Ca
     assert "unplug-the-moon" in error and "restart-broker" in error
 
 
+def test_apache_kafka_without_a_docker_engine_is_refused_with_the_reason_before_anything_starts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import chaos.__main__ as module
+    from devtools.servers import free_port
+
+    monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{free_port()}")  # nothing listens there
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(["--apache-kafka", "--faults", "restart-broker", "--tickets", "1"])
+    assert exit_info.value.code == 2
+    assert "--apache-kafka: no Docker engine answers" in capsys.readouterr().err
+
+
+def test_the_two_durable_brokers_are_one_or_the_other(capsys: pytest.CaptureFixture[str]) -> None:
+    import chaos.__main__ as module
+
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(["--apache-kafka", "--durable-broker", "--tickets", "1"])
+    assert exit_info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 def test_a_sigterm_unwinds_the_run_so_what_it_started_is_stopped(tmp_path: Path) -> None:
     """`make chaos` and `make bench` own servers and services in `with` blocks inside `asyncio.run`; a
     SIGTERM (a CI timeout, `kill`) must unwind them like Ctrl-C, not leave the processes running."""
