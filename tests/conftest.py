@@ -71,6 +71,13 @@ def kafka_bootstrap() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def kafka_is_embedded() -> bool:
+    """True when `kafka_bootstrap` is the embedded Tansu, for the few tests that depend on how long a
+    broker takes to do something (Tansu answers a JoinGroup after a delay that grows with the session)."""
+    return SERVERS == "embedded" and not os.environ.get("TEST_KAFKA_BOOTSTRAP_SERVERS")
+
+
+@pytest.fixture(scope="session")
 def mongodb_url() -> Iterator[str]:
     yield from _named_or_embedded(
         "MONGODB_URL", MongoDB if SERVERS == "containers" else EmbeddedMongo, lambda s: s.url

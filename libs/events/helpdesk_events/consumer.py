@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import aiokafka.errors
 import pymongo.errors
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from opentelemetry import trace
 
 from helpdesk_events.envelope import Envelope, EventPayload
@@ -268,6 +268,7 @@ class EventConsumer:
         # Records handled at once, across partitions and lanes: bounds the load one consumer puts on its
         # stores, whatever the batch holds.
         self._in_flight = asyncio.Semaphore(concurrency)
+        self._in_hand = _PartitionsInHand()
 
     @property
     def running(self) -> bool:
@@ -281,7 +282,6 @@ class EventConsumer:
 
     async def _new_consumer(self) -> AIOKafkaConsumer:
         consumer = AIOKafkaConsumer(
-            *self._topics,
             bootstrap_servers=self._settings.bootstrap_servers,
             client_id=f"{self._settings.client_id}-{self._group_id}",
             group_id=self._group_id,
@@ -292,6 +292,10 @@ class EventConsumer:
             fetch_max_wait_ms=self._settings.fetch_max_wait_ms,
             request_timeout_ms=max(self._settings.request_timeout_ms, self._settings.session_timeout_ms + 5_000),
         )
+        # The group waits for each member's rejoin for one session timeout (aiokafka's rebalance timeout):
+        # half of it for the batches in hand leaves the rest for the rejoin itself.
+        letting_go = _LetGoWhenDone(self._in_hand, wait_seconds=self._settings.session_timeout_ms / 2_000)
+        consumer.subscribe(self._topics, listener=letting_go)
         try:
             await consumer.start()
         except BaseException:
@@ -363,7 +367,7 @@ class EventConsumer:
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         loop = asyncio.get_running_loop()
         next_idle_report = 0.0
-        in_hand = _PartitionsInHand()
+        in_hand = self._in_hand
         try:
             while not self._stopping.is_set():
                 try:
@@ -501,13 +505,42 @@ class _PartitionsInHand:
         except (aiokafka.errors.IllegalStateError, AssertionError):
             pass  # no longer assigned here (a rebalance): nothing to resume
 
-    async def finish(self) -> None:
-        while self._tasks:
-            await asyncio.wait(set(self._tasks.values()))
+    async def finish(
+        self, partitions: Iterable[TopicPartition] | None = None, timeout: float | None = None
+    ) -> bool:
+        """Wait until the batches in hand of `partitions` (default: every partition) have ended, also those
+        started meanwhile; at most `timeout` seconds. True when none is left."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        wanted = None if partitions is None else set(partitions)
+        while tasks := {t for p, t in self._tasks.items() if wanted is None or p in wanted}:
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                return False
+            await asyncio.wait(tasks, timeout=remaining)
+        return True
 
     def cancel(self) -> None:
         for task in self._tasks.values():
             task.cancel()
+
+
+class _LetGoWhenDone(ConsumerRebalanceListener):
+    """Before a rebalance moves partitions away, their batches in hand finish and commit, for at most
+    `wait_seconds`: the next owner then starts past those records instead of handling them at the same
+    time as this process. A batch still running after that goes on, its commit fails, and the next owner
+    reads its records again (handlers are idempotent)."""
+
+    def __init__(self, in_hand: _PartitionsInHand, wait_seconds: float) -> None:
+        self._in_hand = in_hand
+        self._wait_seconds = wait_seconds
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        if not await self._in_hand.finish(revoked, timeout=self._wait_seconds):
+            log.warning("batches in hand of %s still running when letting them go", sorted(revoked))
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        pass  # positions come from the group's commits
 
 
 async def run_lanes(

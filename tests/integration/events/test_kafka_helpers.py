@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -286,3 +290,79 @@ async def test_a_waiting_record_does_not_hold_back_the_other_partitions(kafka_bo
         await runtime.stop()
 
     assert waited_for_the_other == [True]
+
+
+async def test_a_batch_in_hand_is_committed_before_its_partition_changes_hands(
+    kafka_bootstrap: str, topic_prefix: str, kafka_is_embedded: bool
+) -> None:
+    """A second member joins the group while the first is handling a batch of every partition. The first
+    finishes and commits those batches before letting its partitions go, so the second starts past their
+    records: none is handled twice, though the partitions were shared out (both handle later records).
+
+    The batch outlasts the start of the rebalance by 3 s: longer than the broker takes to hand the
+    partitions over when nothing holds the rebalance back, so without the wait the second member reads
+    those records while the first still handles them. Kafka hands them over at once; Tansu answers each
+    JoinGroup about 2 s after it (with 3 s sessions, more with longer ones), so there the sessions are
+    3 s and the first member holds the rebalance for 1.5 s of the 3; elsewhere they are 10 s (5 s held)."""
+    handled: list[tuple[str, str]] = []  # (member, event id)
+    revoking = asyncio.Event()
+
+    class RevokingSeen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            # aiokafka's line as a member with partitions begins a rebalance (a new member logs an empty set)
+            if record.getMessage().startswith("Revoking previously assigned partitions") and record.args[0]:
+                revoking.set()
+
+    def member(name: str) -> Callable[[Envelope], Awaitable[None]]:
+        async def handle(envelope: Envelope) -> None:
+            handled.append((name, str(envelope.id)))
+            if name == "first":
+                # The batch stays in hand until the group starts rebalancing, then a while more (a Slack
+                # channel's turn, a handler retrying).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(revoking.wait(), 20)
+                await asyncio.sleep(3.0)
+
+        return handle
+
+    async def handled_at_least(count: int) -> None:
+        for _ in range(300):
+            if len({event for _, event in handled}) >= count:
+                return
+            await asyncio.sleep(0.1)
+
+    coordinator = logging.getLogger("aiokafka.consumer.group_coordinator")
+    seen, level = RevokingSeen(), coordinator.level
+    coordinator.addHandler(seen)
+    coordinator.setLevel(logging.INFO)
+    session_ms = 3_000 if kafka_is_embedded else 10_000
+    config = settings(kafka_bootstrap, topic_prefix).model_copy(update={"kafka_session_timeout_ms": session_ms})
+    first, second = (
+        EventRuntime(
+            config, service="test", group_id="g8", topics=[Topic.TICKETS],
+            handlers={TicketStatusChanged: member(name)},
+        )  # fmt: skip
+        for name in ("first", "second")
+    )
+    try:
+        await first.start()
+        for n in range(12):
+            await first.publisher.emit(status("open" if n < 6 else "pending"), ticket_id=f"T-{n % 6}")
+        await handled_at_least(1)  # the first member's batches are in hand
+        await second.start()
+        await handled_at_least(12)
+        for n in range(12):  # after the rebalance: shared out between the two
+            await first.publisher.emit(status("solved"), ticket_id=f"T-{n}")
+        await handled_at_least(24)
+        await asyncio.sleep(2.0)  # a record handled twice would show up in here
+    finally:
+        await second.stop()
+        await first.stop()
+        coordinator.removeHandler(seen)
+        coordinator.setLevel(level)
+
+    assert revoking.is_set()
+    twice = [event for event, count in Counter(event for _, event in handled).items() if count > 1]
+    assert twice == []
+    assert len(handled) == 24
+    assert {name for name, _ in handled[12:]} == {"first", "second"}

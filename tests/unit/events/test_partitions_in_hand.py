@@ -77,3 +77,22 @@ async def test_a_cancelled_stop_leaves_a_waiting_batch_unbegun() -> None:
     assert began == ["stuck"]
     # Closed, not left for the garbage collector to warn about ("coroutine was never awaited").
     assert inspect.getcoroutinestate(behind) == inspect.CORO_CLOSED
+
+
+async def test_letting_partitions_go_waits_for_their_batches_only_and_only_so_long() -> None:
+    """What the rebalance listener asks before partitions move: their batches finished, within a bound."""
+    consumer, in_hand = Consumer(), _PartitionsInHand()
+    p0_may_end, p1_may_end = asyncio.Event(), asyncio.Event()
+
+    async def batch(may_end: asyncio.Event) -> None:
+        await may_end.wait()
+
+    in_hand.start(consumer, P0, batch(p0_may_end), first_offset=0)  # type: ignore[arg-type]
+    in_hand.start(consumer, P1, batch(p1_may_end), first_offset=0)  # type: ignore[arg-type]
+
+    assert await in_hand.finish([P0], timeout=0.05) is False  # still running when the bound came
+    asyncio.get_running_loop().call_later(0.05, p0_may_end.set)
+    assert await in_hand.finish([P0], timeout=5) is True  # P1's batch, still running, is not waited for
+    assert ("resume", 0) in consumer.calls and ("resume", 1) not in consumer.calls
+    p1_may_end.set()
+    assert await in_hand.finish(timeout=5) is True
