@@ -8,7 +8,7 @@
 They stand in for EmbeddedKafka and EmbeddedMongo (devtools/servers.py): `TEST_SERVERS=containers make
 test` runs the suite on them, `python -m chaos --apache-kafka` the fault suite. The embedded servers stay
 the default: these machines have no Docker engine. `docker_unavailable()` says why a container cannot
-start, so a test can skip with that reason (../shared/servers.md, testcontainers).
+start, so asking for one fails at once with that reason (../shared/servers.md, testcontainers).
 """
 
 from __future__ import annotations

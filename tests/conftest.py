@@ -28,10 +28,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from devtools.containers import ApacheKafka, MongoDB, docker_unavailable
 from devtools.fake_slack import FakeSlack
 from devtools.servers import EmbeddedKafka, EmbeddedMongo, EmbeddedRedis, SmtpCapture
+from tests.support.servers import SERVERS
 
 SLACK_TEST_TOKEN = "xoxb-test-token"
-# "embedded" (Tansu, nx-27017) or "containers" (Apache Kafka and MongoDB through testcontainers).
-SERVERS = os.environ.get("TEST_SERVERS", "embedded")
 
 # Loaded before any test module builds its own @settings, which inherit it.
 hypothesis_settings.register_profile("repeatable", derandomize=True, database=None, print_blob=True)

@@ -20,9 +20,10 @@ from pymongo.errors import DuplicateKeyError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from devtools.containers import ApacheKafka, docker_unavailable
+from devtools.containers import ApacheKafka
 from devtools.fake_slack import FakeSlack
 from devtools.servers import EmbeddedKafka, EmbeddedRedis, EmbeddedS3, SmtpCapture, free_port
+from tests.support.servers import SERVERS
 
 pytestmark = pytest.mark.integration
 
@@ -61,13 +62,12 @@ async def test_kafka_round_trips_a_record_with_its_traceparent_header(
     ]
 
 
-@pytest.fixture(params=["tansu-on-s3", "apache-kafka"])
+@pytest.fixture(params=["tansu-on-s3", *(["apache-kafka"] if SERVERS == "containers" else [])])
 def durable_broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EmbeddedKafka | ApacheKafka]:
-    """A broker that keeps its log across its own restart, started: Tansu on S3 storage, here and
-    everywhere; Apache Kafka in a container where a Docker engine runs (the production broker)."""
+    """A broker that keeps its log across its own restart, started: Tansu on S3 storage, always; Apache
+    Kafka in a container too under `make test-containers` (the production broker; it needs a Docker engine,
+    which the run checks before any test)."""
     if request.param == "apache-kafka":
-        if (reason := docker_unavailable()) is not None:
-            pytest.skip(reason)
         with ApacheKafka() as kafka:
             yield kafka
         return
