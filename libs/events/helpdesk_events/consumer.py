@@ -269,6 +269,7 @@ class EventConsumer:
         # stores, whatever the batch holds.
         self._in_flight = asyncio.Semaphore(concurrency)
         self._in_hand = _PartitionsInHand()
+        self._log_ends = _LogEndsInHand(self._in_hand)
 
     @property
     def running(self) -> bool:
@@ -345,11 +346,27 @@ class EventConsumer:
         self._lag.clear()  # a stopped consumer owns no partitions: no stale lag
 
     async def _run(self, consumer: AIOKafkaConsumer) -> None:
-        watch = asyncio.create_task(self._watch_for_shortened_logs(), name=f"shortened-logs-{self._group_id}")
+        watches = [
+            asyncio.create_task(self._watch_for_shortened_logs(), name=f"shortened-logs-{self._group_id}"),
+            asyncio.create_task(self._watch_log_ends_in_hand(), name=f"log-ends-{self._group_id}"),
+        ]
         try:
             await self._consume(consumer)
         finally:
-            watch.cancel()
+            for watch in watches:
+                watch.cancel()
+
+    async def _watch_log_ends_in_hand(self) -> None:
+        """Beside the loop too: asking the broker waits on it, and the loop must not."""
+        while True:
+            await asyncio.sleep(LAG_IDLE_REPORT_SECONDS)
+            consumer = self._consumer
+            if consumer is None:
+                continue
+            try:
+                await self._log_ends.ask(consumer)
+            except Exception:  # a gauge must never stop consuming; the last answer stands meanwhile
+                log.debug("could not ask the log ends of %s", self._group_id, exc_info=True)
 
     async def _watch_for_shortened_logs(self) -> None:
         """Beside the loop, not in it: a batch can wait on a commit for seconds, and a shortened log is only
@@ -385,7 +402,9 @@ class EventConsumer:
                     in_hand.start(consumer, partition, batch, first_offset=records[0].offset)
                 # After every fetch, and once a second while idle (a partition fetched meanwhile shows up).
                 if batches or loop.time() >= next_idle_report:
-                    await self._lag.report(consumer, done_up_to=in_hand.done_up_to(consumer))
+                    await self._lag.report(
+                        consumer, done_up_to=in_hand.done_up_to(consumer), highwater=self._log_ends.highwater(consumer)
+                    )
                     next_idle_report = loop.time() + LAG_IDLE_REPORT_SECONDS
                 failing_since = self._commits_failing_since
                 if failing_since is not None and loop.time() - failing_since >= REPLACE_AFTER_FAILING_COMMITS_SECONDS:
@@ -452,6 +471,12 @@ class _PartitionsInHand:
     def __init__(self) -> None:
         self._tasks: dict[TopicPartition, asyncio.Task[None]] = {}
         self._first_offsets: dict[TopicPartition, int] = {}  # of the (earliest) batch in hand
+
+    def __contains__(self, partition: TopicPartition) -> bool:
+        return partition in self._tasks
+
+    def partitions(self) -> list[TopicPartition]:
+        return list(self._tasks)
 
     def done_up_to(self, consumer: AIOKafkaConsumer) -> Callable[[TopicPartition], Awaitable[int]]:
         """For the lag: a partition in hand is done up to its batch's first record, whatever was fetched
@@ -523,6 +548,31 @@ class _PartitionsInHand:
     def cancel(self) -> None:
         for task in self._tasks.values():
             task.cancel()
+
+
+class _LogEndsInHand:
+    """The log end offsets of the partitions in hand, as the broker last gave them (`ask`). A partition in
+    hand is paused, so not fetched, and the highwater of its last fetch stays where it was while records
+    pile up behind its batch: the lag of a consumer held up by its batch (Slack down, say) read as small
+    as before the outage, for as long as it lasted."""
+
+    def __init__(self, in_hand: _PartitionsInHand) -> None:
+        self._in_hand = in_hand
+        self._ends: dict[TopicPartition, int] = {}
+
+    async def ask(self, consumer: AIOKafkaConsumer) -> None:
+        partitions = self._in_hand.partitions()
+        self._ends = await asyncio.wait_for(consumer.end_offsets(partitions), 1.0) if partitions else {}
+
+    def highwater(self, consumer: AIOKafkaConsumer) -> Callable[[TopicPartition], int | None]:
+        """For the lag: the later of the last fetch's highwater and the broker's answer while in hand."""
+
+        def of(partition: TopicPartition) -> int | None:
+            fetched = consumer.highwater(partition)
+            asked = self._ends.get(partition) if partition in self._in_hand else None
+            return max((end for end in (fetched, asked) if end is not None), default=None)
+
+        return of
 
 
 class _LetGoWhenDone(ConsumerRebalanceListener):
@@ -637,26 +687,30 @@ class StreamLanes:
 
 
 async def consumer_lag(
-    consumer: Any, position_timeout: float = 1.0, done_up_to: Callable[[Any], Awaitable[int | None]] | None = None
+    consumer: Any,
+    position_timeout: float = 1.0,
+    done_up_to: Callable[[Any], Awaitable[int | None]] | None = None,
+    highwater: Callable[[Any], int | None] | None = None,
 ) -> dict[tuple[str, int], int | None]:
     """Lag of each partition assigned to a consumer, aiokafka's or faust's (`app.consumer`: the same
     `assignment()`, `highwater(tp)` and `await position(tp)`): its highwater (log end offset, known
-    from the last fetch) minus the offset it is done up to. That is `done_up_to(tp)` where given, else
-    its position (next record to hand out, which is past every record processed once a batch is done).
-    None for a partition not fetched yet, or changing hands."""
+    from the last fetch, or `highwater(tp)` where given) minus the offset it is done up to. That is
+    `done_up_to(tp)` where given, else its position (next record to hand out, which is past every
+    record processed once a batch is done). None for a partition not fetched yet, or changing hands."""
     done_up_to = done_up_to or consumer.position
+    log_end = highwater or consumer.highwater
     lags: dict[tuple[str, int], int | None] = {}
     for partition in consumer.assignment():
         try:
-            highwater = consumer.highwater(partition)
+            highwater_now = log_end(partition)
             # Only a fetched partition has a highwater, and a fetched one has a position at once:
             # the wait bounds a rebalance racing with this read.
             position = (
-                await asyncio.wait_for(done_up_to(partition), position_timeout) if highwater is not None else None
+                await asyncio.wait_for(done_up_to(partition), position_timeout) if highwater_now is not None else None
             )
         except (AssertionError, TimeoutError, aiokafka.errors.IllegalStateError):
-            highwater = position = None  # revoked meanwhile
-        lags[(partition.topic, partition.partition)] = partition_lag(highwater, position)
+            highwater_now = position = None  # revoked meanwhile
+        lags[(partition.topic, partition.partition)] = partition_lag(highwater_now, position)
     return lags
 
 
@@ -720,11 +774,14 @@ class LagReporter:
         self._series = GaugeSeries(CONSUMER_LAG)
 
     async def report(
-        self, consumer: Any, done_up_to: Callable[[Any], Awaitable[int | None]] | None = None
+        self,
+        consumer: Any,
+        done_up_to: Callable[[Any], Awaitable[int | None]] | None = None,
+        highwater: Callable[[Any], int | None] | None = None,
     ) -> None:
-        """`done_up_to` as for `consumer_lag`."""
+        """`done_up_to` and `highwater` as for `consumer_lag`."""
         try:
-            lags = await consumer_lag(consumer, done_up_to=done_up_to)
+            lags = await consumer_lag(consumer, done_up_to=done_up_to, highwater=highwater)
         except Exception:  # a gauge must never stop consuming
             log.debug("could not read the consumer lag of %s", self._service, exc_info=True)
             return

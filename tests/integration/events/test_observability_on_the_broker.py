@@ -45,16 +45,38 @@ def lag_samples(service: str, topic: str | None = None) -> dict[str, float]:
     }
 
 
-async def test_consumer_lag_is_what_a_partition_holds_beyond_the_consumer_s_position(
-    kafka_bootstrap: str, topic_prefix: str
-) -> None:
-    service = f"lag-{uuid.uuid4().hex[:8]}"
+class HeldAt:
+    """A status-change handler that notes each status and holds the `nth` record until `release` is set."""
+
+    def __init__(self, nth: int) -> None:
+        self.nth = nth
+        self.handled: list[str] = []
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def handle(self, envelope: Envelope) -> None:
+        self.handled.append(envelope.payload.to_status)
+        if len(self.handled) == self.nth:
+            self.started.set()
+            await self.release.wait()
+
+
+async def lag_test_settings(kafka_bootstrap: str, topic_prefix: str) -> ServiceSettings:
+    """Three partitions, quick sessions and fetches; the topics created."""
     settings = ServiceSettings(
         kafka_bootstrap_servers=kafka_bootstrap, kafka_topic_prefix=topic_prefix, kafka_topic_partitions=3,
         kafka_session_timeout_ms=3000, kafka_heartbeat_interval_ms=500, kafka_fetch_max_wait_ms=50,
     )  # fmt: skip
+    await ensure_topics(settings.kafka("lag-test"))
+    return settings
+
+
+async def test_consumer_lag_is_what_a_partition_holds_beyond_the_consumer_s_position(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    service = f"lag-{uuid.uuid4().hex[:8]}"
+    settings = await lag_test_settings(kafka_bootstrap, topic_prefix)
     kafka = settings.kafka(service)
-    await ensure_topics(kafka)
     publisher = EventPublisher(kafka, source="intake")
     await publisher.start()
     try:  # five events of one ticket, so one partition, all on the broker before the consumer starts
@@ -63,15 +85,8 @@ async def test_consumer_lag_is_what_a_partition_holds_beyond_the_consumer_s_posi
     finally:
         await publisher.stop()
 
-    handled: list[str] = []
-    second_started = asyncio.Event()
-    release = asyncio.Event()
-
-    async def handle(envelope: Envelope) -> None:
-        handled.append(envelope.payload.to_status)
-        if len(handled) == 2:
-            second_started.set()
-            await release.wait()
+    held = HeldAt(2)
+    handled, second_started, release, handle = held.handled, held.started, held.release, held.handle
 
     dispatcher = EventDispatcher(
         service=service, group_id=f"{topic_prefix}lag", handlers={TicketStatusChanged: handle},
@@ -103,6 +118,51 @@ async def test_consumer_lag_is_what_a_partition_holds_beyond_the_consumer_s_posi
     assert caught_up and set(caught_up.values()) == {0}
     assert handled == ["open", "pending", "open", "solved", "closed"]
     assert lag_samples(service) == {}  # stopped: no stale series
+
+
+async def test_the_lag_counts_records_that_arrive_while_the_partition_waits_for_its_batch(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    # A partition in hand is paused, so not fetched: its lag was the highwater of its last fetch, which
+    # said "1 behind" for as long as a batch waited (Slack down), however many records piled up behind.
+    service = f"lag-{uuid.uuid4().hex[:8]}"
+    settings = await lag_test_settings(kafka_bootstrap, topic_prefix)
+    kafka = settings.kafka(service)
+    held = HeldAt(1)
+    handled, first_in_hand, release, handle = held.handled, held.started, held.release, held.handle
+
+    def status(to: str) -> TicketStatusChanged:
+        return TicketStatusChanged(from_status=None, to_status=to, changed_by="t")
+
+    async with publishing(settings, "intake") as publisher:
+        dispatcher = EventDispatcher(
+            service=service, group_id=f"{topic_prefix}lag-held", handlers={TicketStatusChanged: handle},
+            dead_letters=publisher, dead_letter_topic=kafka.topics.name(Topic.DEAD_LETTER),
+        )  # fmt: skip
+        consumer = EventConsumer(
+            kafka, group_id=f"{topic_prefix}lag-held", topics=[Topic.TICKETS], dispatcher=dispatcher, service=service
+        )
+        await consumer.start()
+        try:
+            await publisher.emit(status("open"), ticket_id="T-held")
+            await asyncio.wait_for(first_in_hand.wait(), 30)
+            for to in ("pending", "open", "solved", "open", "solved", "closed"):  # one record a batch
+                await publisher.emit(status(to), ticket_id="T-held")
+            # The consumer asks once a second and reports once a second: a few seconds at most.
+            deadline = asyncio.get_running_loop().time() + LAG_IDLE_REPORT_SECONDS * 10
+            while sum(lag_samples(service).values()) != 7 and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
+            while_held = lag_samples(service)
+            release.set()
+            async with asyncio.timeout(30):
+                while len(handled) < 7 or any(lag_samples(service).values()):
+                    await asyncio.sleep(0.05)
+        finally:
+            release.set()
+            await consumer.stop()
+
+    assert [lag for lag in while_held.values() if lag] == [7]  # the batch's record and the six behind it
+    assert handled == ["open", "pending", "open", "solved", "open", "solved", "closed"]
 
 
 async def test_the_router_s_lag_counts_what_faust_fetched_ahead_and_the_router_has_not_done(
