@@ -7,10 +7,11 @@ so the aiokafka loop below and a faust agent share it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -21,7 +22,9 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from opentelemetry import trace
 
 from helpdesk_events.envelope import Envelope, EventPayload
+from helpdesk_events.in_flight import InFlight, idle_sleep
 from helpdesk_events.kafka import KafkaSettings
+from helpdesk_events.lanes import StreamLanes
 from helpdesk_events.logs import ticket_context
 from helpdesk_events.metrics import (
     CONSUMER_LAG,
@@ -46,6 +49,8 @@ LAG_IDLE_REPORT_SECONDS = 1.0
 # must exit within 10 s of SIGTERM (Kubernetes kills it 15 s after the stop began, a 3 s preStop pause
 # first); leaving the group and closing the clients take the rest.
 STOP_TIMEOUT_SECONDS = 6.0
+# Of which the records being handled get this much to finish, leaving the rest for the commit.
+STOP_FINISH_SECONDS = 4.0
 # aiokafka retries a commit that fails with a retriable error for ever, so a commit the broker keeps
 # refusing would stall the consumer: each commit is bounded, and a consumer whose commits have all failed
 # for a while is replaced by a new one (a new member of the group, which reads again from the last commit).
@@ -53,6 +58,11 @@ STOP_TIMEOUT_SECONDS = 6.0
 # "unknown topic or partition" for ever, while a new member's are taken.
 COMMIT_TIMEOUT_SECONDS = 10.0
 REPLACE_AFTER_FAILING_COMMITS_SECONDS = 30.0
+# Records done are committed together, at most this often (and when the consumer stops or lets go).
+COMMIT_INTERVAL_SECONDS = 0.5
+# A record that could not be done (a store or broker down) is tried again after these pauses, doubling.
+RETRY_FIRST_PAUSE_SECONDS = 1.0
+RETRY_LONGEST_PAUSE_SECONDS = 10.0
 # How often each consumer looks for partitions whose log now ends before its position (ShortenedLogWatch).
 SHORTENED_LOG_CHECK_SECONDS = 0.5
 
@@ -215,7 +225,7 @@ class EventDispatcher:
                         return await self._dead_letter(record, "handler_failed", repr(error), event_type)
                     HANDLER_RETRIES.labels(self._service, event_type).inc()
                     log.warning("handler for %s %s failed (attempt %d): %r", event_type, envelope.id, attempt, error)
-                    await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+                    await idle_sleep(self._backoff * 2 ** (attempt - 1))
                 else:
                     HANDLE_SECONDS.labels(self._service, event_type).observe(time.perf_counter() - started)
                     EVENTS_CONSUMED.labels(self._service, record.topic, event_type, Outcome.HANDLED).inc()
@@ -241,7 +251,14 @@ class EventDispatcher:
 
 
 class EventConsumer:
-    """An aiokafka consumer group that feeds a dispatcher and commits after processing (at least once)."""
+    """An aiokafka consumer group that feeds a dispatcher and commits after processing (at least once).
+
+    Records run in lanes, one per ticket (`lanes.StreamLanes`): one ticket's events in order, other
+    tickets' side by side, across partitions. The consumer fetches on while records wait (a Slack
+    channel's turn, a delivery retrying through an outage) and holds back only once `max_in_hand` records
+    are taken and not done; each partition is committed up to its first record not done. Up to
+    `concurrency` records are handled at once (`in_flight.InFlight`); one that only waits does not count.
+    """
 
     def __init__(
         self,
@@ -253,6 +270,7 @@ class EventConsumer:
         batch_size: int = 500,
         service: str | None = None,
         concurrency: int = 16,
+        max_in_hand: int = 5_000,
     ) -> None:
         self._settings = settings
         self._group_id = group_id
@@ -266,10 +284,12 @@ class EventConsumer:
         self._commits_failing_since: float | None = None
         self._shortened = ShortenedLogWatch()
         # Records handled at once, across partitions and lanes: bounds the load one consumer puts on its
-        # stores, whatever the batch holds.
-        self._in_flight = asyncio.Semaphore(concurrency)
-        self._in_hand = _PartitionsInHand()
+        # stores, whatever is in hand.
+        self._in_flight = InFlight(concurrency)
+        self._max_in_hand = max_in_hand
+        self._in_hand = _RecordsInHand(self._process, limit=max_in_hand + batch_size)
         self._log_ends = _LogEndsInHand(self._in_hand)
+        self._late_commits: set[asyncio.Task[None]] = set()  # of records still running when let go
 
     @property
     def running(self) -> bool:
@@ -294,8 +314,8 @@ class EventConsumer:
             request_timeout_ms=max(self._settings.request_timeout_ms, self._settings.session_timeout_ms + 5_000),
         )
         # The group waits for each member's rejoin for one session timeout (aiokafka's rebalance timeout):
-        # half of it for the batches in hand leaves the rest for the rejoin itself.
-        letting_go = _LetGoWhenDone(self._in_hand, wait_seconds=self._settings.session_timeout_ms / 2_000)
+        # half of it for the records in hand leaves the rest for the rejoin itself.
+        letting_go = _LetGoWhenDone(self._let_go, wait_seconds=self._settings.session_timeout_ms / 2_000)
         consumer.subscribe(self._topics, listener=letting_go)
         try:
             await consumer.start()
@@ -313,6 +333,7 @@ class EventConsumer:
             self._group_id, REPLACE_AFTER_FAILING_COMMITS_SECONDS,
         )  # fmt: skip
         self._consumer = None
+        await self._in_hand.close()  # their commits could only go to the old client: read again
         try:
             await asyncio.wait_for(consumer.stop(), COMMIT_TIMEOUT_SECONDS)
         except Exception:
@@ -330,16 +351,19 @@ class EventConsumer:
         return None
 
     async def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
-        """Finish the record in hand, commit what is done, leave the group."""
+        """Finish the records being handled (start no other), commit what is done, leave the group."""
         self._stopping.set()
         if self._task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), timeout)
             except TimeoutError:
                 self._task.cancel()
+                await asyncio.wait({self._task})
             except Exception:
                 log.exception("consumer %s ended with an error", self._group_id)
             self._task = None
+        for late in list(self._late_commits):
+            late.cancel()
         if self._consumer is not None:
             consumer, self._consumer = self._consumer, None
             await consumer.stop()
@@ -369,7 +393,7 @@ class EventConsumer:
                 log.debug("could not ask the log ends of %s", self._group_id, exc_info=True)
 
     async def _watch_for_shortened_logs(self) -> None:
-        """Beside the loop, not in it: a batch can wait on a commit for seconds, and a shortened log is only
+        """Beside the loop, not in it: a commit can wait for seconds, and a shortened log is only
         seen as such until the new records written there reach the position the consumer had."""
         while True:
             await asyncio.sleep(SHORTENED_LOG_CHECK_SECONDS)
@@ -383,23 +407,30 @@ class EventConsumer:
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         loop = asyncio.get_running_loop()
-        next_idle_report = 0.0
+        next_idle_report = next_commit = 0.0
         in_hand = self._in_hand
         try:
             while not self._stopping.is_set():
+                # Held back once `max_in_hand` records are taken and not done (a long outage of what they
+                # wait for): the partitions those records are of are paused until some end; the others
+                # go on (an SLA clock waits for no Slack post).
+                holding = set(in_hand.partitions()) if len(in_hand) >= self._max_in_hand else set()
+                assigned = consumer.assignment()
+                with contextlib.suppress(aiokafka.errors.IllegalStateError, AssertionError):
+                    consumer.pause(*(assigned & holding))
+                    consumer.resume(*(assigned - holding))
                 try:
                     batches = await consumer.getmany(timeout_ms=200, max_records=self._batch_size)
                 except Exception:
                     log.exception("fetch failed in %s; retrying", self._group_id)
                     await asyncio.sleep(1.0)
                     continue
-                # Order matters within a partition (one ticket's events), not across partitions: each
-                # partition's batch is handled on its own, the partition paused meanwhile, and the loop
-                # fetches on for the others. A record that waits (a Slack channel's turn, a handler
-                # retrying) holds back its own partition's next records, not every partition's.
                 for partition, records in batches.items():
-                    batch = self._process_partition(consumer, partition, records)
-                    in_hand.start(consumer, partition, batch, first_offset=records[0].offset)
+                    for record in records:
+                        await in_hand.take(partition, record)
+                if loop.time() >= next_commit:
+                    await self._commit(consumer)
+                    next_commit = loop.time() + COMMIT_INTERVAL_SECONDS
                 # After every fetch, and once a second while idle (a partition fetched meanwhile shows up).
                 if batches or loop.time() >= next_idle_report:
                     await self._lag.report(
@@ -408,43 +439,86 @@ class EventConsumer:
                     next_idle_report = loop.time() + LAG_IDLE_REPORT_SECONDS
                 failing_since = self._commits_failing_since
                 if failing_since is not None and loop.time() - failing_since >= REPLACE_AFTER_FAILING_COMMITS_SECONDS:
-                    await in_hand.finish()  # their commits go to the old client, or fail: read again
                     replacement = await self._replace(consumer)
                     if replacement is None:
                         return
                     consumer = replacement
-            # Stopping: the lanes start no other record; those in hand finish and their partitions commit.
-            await in_hand.finish()
+            # Stopping: the lanes start no other record; those being handled finish (a record waiting out an
+            # outage would not: it is given up after a while and read again), and what is done is committed.
+            finished = await in_hand.finish(timeout=STOP_FINISH_SECONDS)
+            await self._commit(consumer)
+            if not finished:
+                await in_hand.close()
         except asyncio.CancelledError:
-            in_hand.cancel()  # a stop that ran out of time: what is in hand is read again
+            await asyncio.shield(in_hand.close())  # a stop that ran out of time: what is in hand is read again
             raise
 
-    async def _process_partition(self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list) -> None:
-        # Kafka keeps order per key (one ticket's events), so a partition's records are split into one
-        # lane per key: a lane runs in order, lanes side by side. A ticket whose Slack channel is busy, or
-        # whose handler retries, then holds back its own events, not every ticket hashed to its partition.
-        resume_at = await run_lanes(records, self._dispatch_one, self._stopping, self._in_flight)
-        if resume_at is not None:
-            # A dependency is down, or not even the dead-letter topic took a record, or the consumer is
-            # stopping: everything from the first record not done is read again (handlers are idempotent).
-            consumer.seek(partition, resume_at)
-            if not self._stopping.is_set():
-                await asyncio.sleep(1.0)
-        next_offset = resume_at if resume_at is not None else records[-1].offset + 1
-        if next_offset > records[0].offset:
+    async def _commit(self, consumer: AIOKafkaConsumer, partitions: Iterable[TopicPartition] | None = None) -> None:
+        """Commit each partition (assigned here; of `partitions` where given) up to its first record not done."""
+        offsets = self._in_hand.to_commit(consumer.assignment() if partitions is None else partitions)
+        if not offsets:
+            return
+        try:
+            await asyncio.wait_for(consumer.commit(offsets), COMMIT_TIMEOUT_SECONDS)
+        except Exception:
+            # Lost a partition in a rebalance: its new owner re-reads from the last commit. Commits that
+            # keep failing (or hang) get the consumer replaced (see _consume).
+            log.warning("commit of %s failed", offsets, exc_info=True)
+            if self._commits_failing_since is None:
+                self._commits_failing_since = asyncio.get_running_loop().time()
+        else:
+            self._in_hand.committed(offsets)
+            self._commits_failing_since = None
+
+    async def _let_go(self, revoked: list[TopicPartition], wait_seconds: float) -> None:
+        """Before a rebalance moves `revoked` away: their records not begun yet are left to the next owner,
+        those being handled finish, for at most `wait_seconds`, and what is done is committed, so the next
+        owner starts past those records instead of handling them at the same time as this process."""
+        self._in_hand.let_go(revoked)
+        finished = await self._in_hand.finish(revoked, timeout=wait_seconds)
+        done = self._in_hand.detach(revoked)
+        if finished:
+            await self._commit_let_go(revoked, done)
+            return
+        log.warning("records in hand of %s still running when letting them go", sorted(revoked))
+        # The rebalance goes on meanwhile. They commit when they end: the next owner starts past them if
+        # it has not fetched them by then, else it handles them again (handlers are idempotent).
+        late = asyncio.create_task(
+            self._commit_let_go(revoked, done, wait_seconds * 2), name=f"let-go-{self._group_id}"
+        )
+        self._late_commits.add(late)
+        late.add_done_callback(self._late_commits.discard)
+
+    async def _commit_let_go(
+        self, revoked: list[TopicPartition], done: Callable[[], dict[TopicPartition, int]], wait_seconds: float = 0.0
+    ) -> None:
+        if wait_seconds:
+            await self._in_hand.finish(revoked, timeout=wait_seconds)
+        consumer = self._consumer
+        offsets = done()
+        if consumer is not None and offsets:
             try:
-                await asyncio.wait_for(consumer.commit({partition: next_offset}), COMMIT_TIMEOUT_SECONDS)
-            except Exception:
-                # Lost the partition in a rebalance: its new owner re-reads from the last commit. A commit
-                # that keeps failing (or hangs) gets the consumer replaced (see _run).
-                log.warning("commit of %s at %d failed", partition, next_offset, exc_info=True)
-                if self._commits_failing_since is None:
-                    self._commits_failing_since = asyncio.get_running_loop().time()
-            else:
-                self._commits_failing_since = None
+                await asyncio.wait_for(consumer.commit(offsets), COMMIT_TIMEOUT_SECONDS)
+            except Exception as error:  # not a failing broker: the partitions may have changed hands
+                log.info("commit of %s as they were let go failed (%r): read again by their next owner", offsets, error)
+
+    async def _process(self, fetched: _Fetched) -> bool:
+        """Handle a record until done, trying again after a pause while a dependency is down (or not even
+        the dead-letter topic takes it). False: not done, and left to be read again, because the consumer
+        is stopping or the record's partition was let go."""
+        pause = RETRY_FIRST_PAUSE_SECONDS
+        while True:
+            async with self._in_flight.slot():
+                if self._stopping.is_set() or not self._in_hand.still_ours(fetched):
+                    return False
+                if await self._dispatch_one(fetched.record):
+                    return True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), pause)
+            pause = min(pause * 2, RETRY_LONGEST_PAUSE_SECONDS)
 
     async def _dispatch_one(self, record: Any) -> bool:
-        """True once the record is done (handled, skipped or dead-lettered); False: read it again later."""
+        """True once the record is done (handled, skipped or dead-lettered); False: try it again later."""
         try:
             await self._dispatcher.dispatch(
                 ConsumedRecord(
@@ -464,99 +538,112 @@ class EventConsumer:
         return True
 
 
-class _PartitionsInHand:
-    """The partitions whose batch is being handled, each in a task, each paused in its consumer until
-    the task ends, so the consumer's next fetches bring only the other partitions' records."""
+@dataclass(frozen=True)
+class _Fetched:
+    record: Any
+    let_go: int  # how many times its partition had been let go when it was fetched
 
-    def __init__(self) -> None:
-        self._tasks: dict[TopicPartition, asyncio.Task[None]] = {}
-        self._first_offsets: dict[TopicPartition, int] = {}  # of the (earliest) batch in hand
+
+class _RecordsInHand:
+    """The records taken from the consumer and not done, in their lanes, and how far each partition is
+    done: up to its first record not done (the next offset to commit)."""
+
+    def __init__(self, process: Callable[[_Fetched], Awaitable[bool]], limit: int) -> None:
+        self._lanes = StreamLanes(process, self._acknowledge, limit)
+        self._done: dict[TopicPartition, int] = {}  # next offset to commit, of the records acknowledged
+        self._committed: dict[TopicPartition, int] = {}
+        self._times_let_go: Counter[TopicPartition] = Counter()
+
+    def __len__(self) -> int:
+        return len(self._lanes)
 
     def __contains__(self, partition: TopicPartition) -> bool:
-        return partition in self._tasks
+        return self._lanes.first_in_hand(partition) is not None
 
     def partitions(self) -> list[TopicPartition]:
-        return list(self._tasks)
+        return self._lanes.partitions()
 
-    def done_up_to(self, consumer: AIOKafkaConsumer) -> Callable[[TopicPartition], Awaitable[int]]:
-        """For the lag: a partition in hand is done up to its batch's first record, whatever was fetched
-        (the position is past the whole batch as soon as it is handed out); another, up to its position."""
+    async def take(self, partition: TopicPartition, record: Any) -> None:
+        await self._lanes.submit(partition, record.key, _Fetched(record, self._times_let_go[partition]))
 
-        async def done(partition: TopicPartition) -> int:
-            first = self._first_offsets.get(partition)
-            return first if first is not None else await consumer.position(partition)
+    def still_ours(self, fetched: _Fetched) -> bool:
+        """False once the record's partition was let go after it was fetched: its next owner reads it."""
+        record = fetched.record
+        return fetched.let_go == self._times_let_go[TopicPartition(record.topic, record.partition)]
+
+    async def _acknowledge(self, fetched: _Fetched) -> None:
+        record = fetched.record
+        self._done[TopicPartition(record.topic, record.partition)] = record.offset + 1
+
+    def to_commit(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        """The offsets of `partitions` done beyond what was committed."""
+        return {
+            partition: self._done[partition]
+            for partition in partitions
+            if partition in self._done and self._done[partition] != self._committed.get(partition)
+        }
+
+    def committed(self, offsets: Mapping[TopicPartition, int]) -> None:
+        self._committed.update(offsets)
+
+    def let_go(self, partitions: Iterable[TopicPartition]) -> None:
+        """A rebalance takes `partitions` away: their records not begun yet will not begin."""
+        self._times_let_go.update(partitions)
+
+    def detach(self, partitions: list[TopicPartition]) -> Callable[[], dict[TopicPartition, int]]:
+        """Part with `partitions` (let go): records of theirs taken from now on count on their own, from
+        the group's commit. Returns how far they are done, to ask once their records still running end:
+        up to the first record not done, of those acknowledged before and those detached now."""
+        acknowledged = {partition: self._done.pop(partition, None) for partition in partitions}
+        for partition in partitions:
+            self._committed.pop(partition, None)
+        detached = self._lanes.detach(partitions)
+
+        def done() -> dict[TopicPartition, int]:
+            offsets = {}
+            for partition, taken in detached.items():
+                upto = acknowledged[partition]
+                for entry in taken:
+                    if not entry.done:
+                        break
+                    upto = entry.item.record.offset + 1
+                if upto is not None:
+                    offsets[partition] = upto
+            return offsets
 
         return done
 
-    def start(
-        self,
-        consumer: AIOKafkaConsumer,
-        partition: TopicPartition,
-        batch: Coroutine[Any, Any, None],
-        *,
-        first_offset: int,
-    ) -> None:
-        # A partition taken away and given back while its earlier batch is still in hand: the new batch
-        # waits for that one, so this process still handles a ticket's events in their order.
-        before = self._tasks.get(partition)
-        self._first_offsets.setdefault(partition, first_offset)
-        try:
-            consumer.pause(partition)
-        except (aiokafka.errors.IllegalStateError, AssertionError):
-            pass  # taken away since the fetch: handled all the same, its commit fails, its new owner reads it
-        task = asyncio.create_task(self._after(before, batch), name=f"partition-{partition.topic}-{partition.partition}")
-        self._tasks[partition] = task
-        task.add_done_callback(lambda done: self._ended(consumer, partition, done))
+    def done_up_to(self, consumer: AIOKafkaConsumer) -> Callable[[TopicPartition], Awaitable[int]]:
+        """For the lag: a partition with records in hand is done up to the first of them; another, up to
+        its position (the next record to fetch)."""
 
-    @staticmethod
-    async def _after(before: asyncio.Task[None] | None, batch: Coroutine[Any, Any, None]) -> None:
-        try:
-            if before is not None:
-                await asyncio.wait({before})
-        except BaseException:
-            batch.close()  # cancelled before it began: nothing of it ran
-            raise
-        await batch
+        async def done(partition: TopicPartition) -> int:
+            first = self._lanes.first_in_hand(partition)
+            return first.record.offset if first is not None else await consumer.position(partition)
 
-    def _ended(self, consumer: AIOKafkaConsumer, partition: TopicPartition, task: asyncio.Task[None]) -> None:
-        if self._tasks.get(partition) is not task:
-            return  # a later batch of the partition is in hand: it stays paused
-        del self._tasks[partition]
-        self._first_offsets.pop(partition, None)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("handling a batch of %s failed", partition, exc_info=task.exception())
-        try:
-            consumer.resume(partition)
-        except (aiokafka.errors.IllegalStateError, AssertionError):
-            pass  # no longer assigned here (a rebalance): nothing to resume
+        return done
 
     async def finish(
         self, partitions: Iterable[TopicPartition] | None = None, timeout: float | None = None
     ) -> bool:
-        """Wait until the batches in hand of `partitions` (default: every partition) have ended, also those
-        started meanwhile; at most `timeout` seconds. True when none is left."""
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        wanted = None if partitions is None else set(partitions)
-        while tasks := {t for p, t in self._tasks.items() if wanted is None or p in wanted}:
-            remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
-                return False
-            await asyncio.wait(tasks, timeout=remaining)
-        return True
+        """Wait until the records in hand of `partitions` (default: all) have ended, also those taken
+        meanwhile; at most `timeout` seconds. True when none is left."""
+        return await self._lanes.finish(partitions, timeout)
 
-    def cancel(self) -> None:
-        for task in self._tasks.values():
-            task.cancel()
+    async def close(self) -> None:
+        """Cancel what is in hand, unacknowledged (read again), and start afresh."""
+        await self._lanes.close()
+        self._done.clear()
+        self._committed.clear()
 
 
 class _LogEndsInHand:
-    """The log end offsets of the partitions in hand, as the broker last gave them (`ask`). A partition in
-    hand is paused, so not fetched, and the highwater of its last fetch stays where it was while records
-    pile up behind its batch: the lag of a consumer held up by its batch (Slack down, say) read as small
-    as before the outage, for as long as it lasted."""
+    """The log end offsets of the partitions with records in hand, as the broker last gave them (`ask`).
+    Partitions held back are not fetched, and the highwater of their last fetch stays where it was while
+    records pile up: the lag of a consumer held up (Slack down, say) read as small as before the outage,
+    for as long as it lasted."""
 
-    def __init__(self, in_hand: _PartitionsInHand) -> None:
+    def __init__(self, in_hand: _RecordsInHand) -> None:
         self._in_hand = in_hand
         self._ends: dict[TopicPartition, int] = {}
 
@@ -576,114 +663,20 @@ class _LogEndsInHand:
 
 
 class _LetGoWhenDone(ConsumerRebalanceListener):
-    """Before a rebalance moves partitions away, their batches in hand finish and commit, for at most
-    `wait_seconds`: the next owner then starts past those records instead of handling them at the same
-    time as this process. A batch still running after that goes on, its commit fails, and the next owner
-    reads its records again (handlers are idempotent)."""
+    """Before a rebalance moves partitions away, `let_go` (EventConsumer._let_go) gets at most
+    `wait_seconds` for their records in hand."""
 
-    def __init__(self, in_hand: _PartitionsInHand, wait_seconds: float) -> None:
-        self._in_hand = in_hand
+    def __init__(
+        self, let_go: Callable[[list[TopicPartition], float], Awaitable[None]], wait_seconds: float
+    ) -> None:
+        self._let_go = let_go
         self._wait_seconds = wait_seconds
 
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        if not await self._in_hand.finish(revoked, timeout=self._wait_seconds):
-            log.warning("batches in hand of %s still running when letting them go", sorted(revoked))
+        await self._let_go(list(revoked), self._wait_seconds)
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         pass  # positions come from the group's commits
-
-
-async def run_lanes(
-    records: Sequence[Any],
-    process: Callable[[Any], Awaitable[bool]],
-    stopping: asyncio.Event,
-    in_flight: asyncio.Semaphore,
-) -> int | None:
-    """Process one partition's records (in offset order), one lane per record key: a lane in order,
-    stopping at its first record that `process` could not finish; lanes concurrently, as many records
-    at once as `in_flight` allows. Returns the offset from which the partition must be read again (the
-    lowest record not done), or None when all were done. A stop (`stopping` set) lets the records in
-    hand finish and starts no other."""
-    lanes: dict[bytes | None, list[Any]] = {}
-    for record in records:
-        lanes.setdefault(record.key, []).append(record)
-    not_done: list[int] = []
-
-    async def run(lane: list[Any]) -> None:
-        for record in lane:
-            async with in_flight:
-                if stopping.is_set() or not await process(record):
-                    not_done.append(record.offset)
-                    return
-
-    await asyncio.gather(*(run(lane) for lane in lanes.values()))
-    return min(not_done, default=None)
-
-
-@dataclass
-class _Taken:
-    """A record `StreamLanes` took from the stream, and whether its lane finished it."""
-
-    item: Any
-    done: bool = False
-
-
-class StreamLanes:
-    """`run_lanes` for a client that hands out records one at a time and commits what was acknowledged
-    (faust): each record runs in its key's lane, behind that key's earlier records and beside other
-    keys', up to `limit` records taken and not finished. A partition's records are acknowledged in the
-    order they came, each once it and every record before it are done, so a commit never passes a
-    record still in hand. `process` must not raise (it retries until done): a record that never ends
-    holds back its partition's acknowledgements. `close` cancels what is in hand, unacknowledged, so it
-    is read again."""
-
-    def __init__(
-        self, process: Callable[[Any], Awaitable[None]], acknowledge: Callable[[Any], Awaitable[object]], limit: int
-    ) -> None:
-        self._process = process
-        self._acknowledge = acknowledge
-        self._slots = asyncio.Semaphore(limit)
-        self._tails: dict[tuple[Any, Any], asyncio.Task[None]] = {}
-        self._running: set[asyncio.Task[None]] = set()
-        self._taken: dict[Any, deque[_Taken]] = {}  # per partition, in the order the stream gave them
-        self._acknowledging = asyncio.Lock()  # one lane at a time acknowledges, so always in that order
-
-    async def submit(self, partition: Any, key: Any, item: Any) -> None:
-        """Start `item` in its lane; waits while `limit` records are in hand (holding the stream back)."""
-        await self._slots.acquire()
-        taken = _Taken(item)
-        self._taken.setdefault(partition, deque()).append(taken)
-        lane = (partition, key)
-        task = asyncio.create_task(self._run(self._tails.get(lane), partition, taken))
-        self._tails[lane] = task
-        self._running.add(task)
-        task.add_done_callback(lambda done: self._finished(lane, done))
-
-    def _finished(self, lane: tuple[Any, Any], task: asyncio.Task[None]) -> None:
-        self._running.discard(task)
-        if self._tails.get(lane) is task:
-            del self._tails[lane]
-
-    async def _run(self, before: asyncio.Task[None] | None, partition: Any, taken: _Taken) -> None:
-        try:
-            if before is not None:
-                await asyncio.wait({before})  # the key's previous record, however it ended
-            await self._process(taken.item)
-        finally:
-            self._slots.release()
-        taken.done = True
-        queue = self._taken[partition]
-        async with self._acknowledging:
-            while queue and queue[0].done:
-                await self._acknowledge(queue.popleft().item)
-
-    async def close(self) -> None:
-        tasks = list(self._running)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._tails.clear()
-        self._taken.clear()
 
 
 async def consumer_lag(

@@ -54,6 +54,7 @@ class EventRuntime:
                 dispatcher=self.dispatcher,
                 service=service,
                 concurrency=settings.consumer_concurrency,
+                max_in_hand=settings.consumer_max_in_hand,
             )
             if self._topics
             else None

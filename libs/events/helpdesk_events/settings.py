@@ -38,6 +38,9 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 5
     # Events a service's consumer handles at once: of different tickets (one ticket's stay in order).
     consumer_concurrency: int = Field(default=16, ge=1)
+    # Records a consumer holds taken and not done before it stops fetching: the ones waiting out an
+    # outage (a Slack post through Slack's) while the others go on.
+    consumer_max_in_hand: int = Field(default=5_000, ge=1)
 
     mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongodb_database: str = "helpdesk"

@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import redis.exceptions
 from fastapi import FastAPI
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from helpdesk_events import CustomerErased, TicketCreated, Topic
 from helpdesk_events.http_observability import observe_http
@@ -103,7 +103,10 @@ def create_app(
             deliveries = MongoDeliveryStore(database["deliveries"])
             await deliveries.create_indexes()
 
-            redis = Redis.from_url(settings.redis_url)
+            # Deliveries waiting out a Slack outage each renew a guard and wait for their channel's turn in
+            # Redis: beyond the pool's connections a call waits for one, where the default pool refused it
+            # ("Too many connections", seen with some 1,400 waiting).
+            redis = Redis.from_pool(BlockingConnectionPool.from_url(settings.redis_url, max_connections=64))
             stack.push_async_callback(redis.aclose)
 
             chat_client = chat or build_chat_client(settings)

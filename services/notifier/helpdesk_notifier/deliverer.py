@@ -22,7 +22,6 @@ A crash after the record and before the announcement is repaired by the replay (
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -30,6 +29,7 @@ from typing import NoReturn
 
 from helpdesk_events import NotificationFailed, NotificationSent
 from helpdesk_events.consumer import DeadLetter
+from helpdesk_events.in_flight import idle_sleep
 from helpdesk_events.publisher import EventPublisher
 from helpdesk_notifier.deliveries import (
     Delivery,
@@ -70,7 +70,7 @@ class Deliverer:
         guard: RedisDeliveryGuard,
         publisher: EventPublisher,
         policy: RetryPolicy,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] = idle_sleep,  # a retry's wait frees the record's slot
         rand: Callable[[], float] = random.random,
         find_posted: FindPosted | None = None,
     ) -> None:

@@ -8,11 +8,12 @@ instance never holds it for longer than one interval.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
+
+from helpdesk_events.in_flight import idle_sleep
 
 KEY_PREFIX = "notifier:slack-rate:"
 
@@ -23,7 +24,7 @@ class SlackRateLimiter:
         redis: Redis,
         interval_seconds: float = 1.0,
         *,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] = idle_sleep,  # waiting for a turn frees the record's slot
     ) -> None:
         if interval_seconds <= 0:
             raise ValueError("interval_seconds must be positive")

@@ -24,8 +24,8 @@ from helpdesk_events.consumer import (
     EventDispatcher,
     LagReporter,
     ShortenedLogWatch,
-    StreamLanes,
 )
+from helpdesk_events.lanes import StreamLanes
 from helpdesk_router.assignment import SERVICE
 from helpdesk_router.faust_transport import RouterApp
 from helpdesk_router.settings import Settings
@@ -180,10 +180,11 @@ class TicketStream:
         finally:
             await lanes.close()
 
-    async def _dispatch(self, event: Any) -> None:
+    async def _dispatch(self, event: Any) -> bool:
         await dispatch_until_done(
             self._dispatcher.dispatch, consumed_record(event.message), first_wait=self._first_retry_wait
         )
+        return True  # done: a stop cancels the lanes instead
 
     async def _report_lag(self) -> None:
         app = self._app

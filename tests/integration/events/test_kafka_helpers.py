@@ -21,6 +21,7 @@ from helpdesk_events.kafka import ensure_topics
 from helpdesk_events.runtime import EventRuntime
 from helpdesk_events.settings import ServiceSettings
 from helpdesk_events.tracing import configure_tracing
+from tests.support.graceful import committed_offsets
 from tests.support.kafka import EventTap
 
 pytestmark = pytest.mark.integration
@@ -234,6 +235,62 @@ async def test_a_waiting_ticket_does_not_hold_back_the_other_tickets_of_its_part
     for ticket in ("T-slow", "T-down", "T-fast"):
         assert [s for t, s in handled if t == ticket][:3] == ["open", "pending", "solved"], ticket
     assert handled.index(("T-fast", "solved")) < handled.index(("T-slow", "open"))
+
+
+async def test_records_fetched_after_a_waiting_one_go_on_and_the_commit_waits_for_it(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """One partition: T-held's event waits (a Slack post through Slack's outage) while five other tickets'
+    events arrive one at a time, each fetched after it. They are handled meanwhile (an acknowledgement
+    email goes out while Slack is down), and the partition is committed up to T-held's event only, so
+    a crash meanwhile reads it again; once it is done, the commit passes them all."""
+    release = asyncio.Event()
+    handled: list[str] = []
+
+    async def handle(envelope: Envelope) -> None:
+        if envelope.ticket_id == "T-held":
+            await asyncio.wait_for(release.wait(), 30)
+        handled.append(envelope.ticket_id or "")
+
+    async def committed() -> int | None:
+        return (await committed_offsets(kafka_bootstrap, "g9", topic)).get(0)
+
+    async def until(condition: Callable[[], Awaitable[bool]]) -> None:
+        for _ in range(150):
+            if await condition():
+                return
+            await asyncio.sleep(0.1)
+
+    async def handled_count(count: int) -> bool:
+        return len(handled) >= count
+
+    config = settings(kafka_bootstrap, topic_prefix).model_copy(update={"kafka_topic_partitions": 1})
+    topic = f"{topic_prefix}tickets"
+    runtime = EventRuntime(config, service="test", group_id="g9", topics=[Topic.TICKETS], handlers={TicketStatusChanged: handle})
+    await runtime.start()
+    try:
+        await runtime.publisher.emit(status("open"), ticket_id="T-held")
+        await asyncio.sleep(1.0)  # fetched and in hand
+        for n in range(5):
+            await runtime.publisher.emit(status("open"), ticket_id=f"T-{n}")
+            await until(lambda n=n: handled_count(n + 1))
+        while_held, commit_while_held = list(handled), await committed()
+        release.set()
+        await until(lambda: handled_count(6))
+
+        async def all_committed() -> bool:
+            return await committed() == 6
+
+        await until(all_committed)
+        commit_after = await committed()
+    finally:
+        release.set()
+        await runtime.stop()
+
+    assert while_held == [f"T-{n}" for n in range(5)]
+    assert commit_while_held in (None, 0)  # nothing committed past T-held's event (offset 0)
+    assert handled[-1] == "T-held"
+    assert commit_after == 6
 
 
 async def test_topics_are_created_with_the_retention_setting(kafka_bootstrap: str, topic_prefix: str) -> None:
