@@ -382,28 +382,31 @@ class EventConsumer:
 
     async def _watch_log_ends_in_hand(self) -> None:
         """Beside the loop too: asking the broker waits on it, and the loop must not."""
-        while True:
-            await asyncio.sleep(LAG_IDLE_REPORT_SECONDS)
-            consumer = self._consumer
-            if consumer is None:
-                continue
-            try:
-                await self._log_ends.ask(consumer)
-            except Exception:  # a gauge must never stop consuming; the last answer stands meanwhile
-                log.debug("could not ask the log ends of %s", self._group_id, exc_info=True)
+        await self._watch(LAG_IDLE_REPORT_SECONDS, self._log_ends.ask, "ask the log ends of", logging.DEBUG)
 
     async def _watch_for_shortened_logs(self) -> None:
         """Beside the loop, not in it: a commit can wait for seconds, and a shortened log is only
         seen as such until the new records written there reach the position the consumer had."""
+        await self._watch(
+            SHORTENED_LOG_CHECK_SECONDS,
+            lambda consumer: self._shortened.rewind(consumer, self._group_id),
+            "check for shortened logs",
+            logging.WARNING,
+        )
+
+    async def _watch(
+        self, every: float, look: Callable[[AIOKafkaConsumer], Awaitable[object]], what: str, level: int
+    ) -> None:
+        """`look` at the current client every `every` seconds; a watch must never stop consuming."""
         while True:
-            await asyncio.sleep(SHORTENED_LOG_CHECK_SECONDS)
+            await asyncio.sleep(every)
             consumer = self._consumer
             if consumer is None:
                 continue
             try:
-                await self._shortened.rewind(consumer, self._group_id)
-            except Exception:  # a watch must never stop consuming
-                log.warning("could not check %s for shortened logs", self._group_id, exc_info=True)
+                await look(consumer)
+            except Exception:
+                log.log(level, "could not %s %s", what, self._group_id, exc_info=True)
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         loop = asyncio.get_running_loop()
