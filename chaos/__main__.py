@@ -38,6 +38,7 @@ from chaos.checks import (
     judge,
     recovery_seconds,
     table,
+    ticket_evidence,
 )
 from chaos.observe import BrokerTap, read_model_assignees, sla_policies_in_force
 from chaos.sla_due import StartedClock, check_clocks
@@ -594,6 +595,7 @@ async def run_fault(
         + len(run.extra.get("services_restarted", []))
         + len(run.extra.get("not_ready", []))
     )
+    examples = {k: v[:5] for k, v in {**verdict.lost, **verdict.duplicated}.items()}
     return {
         "fault": fault,
         "tickets": tickets,
@@ -608,10 +610,32 @@ async def run_fault(
         "notes": "; ".join(run.notes),
         "lost_by_check": {k: len(v) for k, v in verdict.lost.items()},
         "duplicated_by_check": {k: len(v) for k, v in verdict.duplicated.items()},
-        "examples": {k: v[:5] for k, v in {**verdict.lost, **verdict.duplicated}.items()},
+        "examples": examples,
+        "evidence": await evidence(stack, {t for some in examples.values() for t in some[:3]}),
         "refused": dict(run.errors),
         **{k: v for k, v in run.extra.items() if k != "deliveries_with_two_tickets"},
     }, run
+
+
+async def evidence(stack: Stack, tickets: set[str]) -> dict[str, dict]:
+    """For tickets lost or doubled, what the run leaves no other trace of once the stack is gone: the
+    notifier's deliveries of each (`/v1/deliveries`) and the Slack calls naming it."""
+    found: dict[str, dict] = {}
+    calls = stack.slack.calls()
+    async with httpx.AsyncClient(timeout=10) as client:
+        for ticket in sorted(tickets):
+            try:
+                response = await client.get(
+                    f"{stack.platform.url('notifier')}/v1/deliveries",
+                    params={"ticket_id": ticket, "limit": 50},
+                )
+                response.raise_for_status()
+                deliveries = response.json()["deliveries"]
+            except (httpx.HTTPError, KeyError, ValueError) as error:
+                found[ticket] = {"error": f"could not read the notifier's deliveries: {error!r}"}
+                continue
+            found[ticket] = ticket_evidence(ticket, deliveries, calls)
+    return found
 
 
 async def seed_agents(router: str, count: int) -> None:

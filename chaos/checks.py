@@ -6,6 +6,7 @@ their own; chaos/__main__.py gathers the observations from the broker, the fakes
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -146,6 +147,31 @@ def recovery_seconds(fault_at: float, flowing_at: list[float]) -> float | None:
     """From the fault to the first output of the faulted hop after it (None: it never flowed again)."""
     after = [at for at in flowing_at if at > fault_at]
     return round(min(after) - fault_at, 2) if after else None
+
+
+DELIVERY_FIELDS = ("delivery_key", "kind", "status", "attempts", "last_error", "reason", "trigger_event_type",
+                   "updated_at")  # fmt: skip
+EVIDENCE_TEXT_CHARS = 200
+
+
+def ticket_evidence(ticket: str, deliveries: list[dict], slack_calls: list[dict]) -> dict[str, list[dict]]:
+    """What the notifier recorded for `ticket` (its `/v1/deliveries` entries) and the Slack calls whose
+    body names it, oldest first, each cut to what tells a story: kind, status, attempts, errors, text."""
+
+    def text(content: object) -> str:
+        return str((content or {}).get("text", "") if isinstance(content, dict) else "")[:EVIDENCE_TEXT_CHARS]
+
+    return {
+        "deliveries": [
+            {**{k: d.get(k) for k in DELIVERY_FIELDS}, "text": text(d.get("content"))}
+            for d in sorted(deliveries, key=lambda d: str(d.get("created_at", "")))
+        ],
+        "slack_calls": [
+            {"method": c["method"], "status": c["status"], "at": c["at"], "text": text(c["body"])}
+            for c in sorted(slack_calls, key=lambda c: c["at"])
+            if ticket in json.dumps(c["body"])
+        ],
+    }
 
 
 def table(rows: list[dict]) -> str:

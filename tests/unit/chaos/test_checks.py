@@ -7,7 +7,7 @@ from email.message import EmailMessage
 from types import SimpleNamespace
 
 from chaos.__main__ import Stack
-from chaos.checks import Observed, dead_letter_gaps, judge, recovery_seconds, table
+from chaos.checks import Observed, dead_letter_gaps, judge, recovery_seconds, table, ticket_evidence
 
 
 def healthy(*tickets: str) -> Observed:
@@ -191,3 +191,31 @@ def test_an_acknowledgement_sent_twice_says_whether_it_kept_its_message_id() -> 
         "RESENT": {"<a@helpdesk>"},
         "TWICE": {"<b@helpdesk>", "<c@helpdesk>"},
     }
+
+
+def test_the_evidence_of_a_lost_ticket_keeps_its_deliveries_and_only_the_slack_calls_naming_it() -> None:
+    ticket, other = "0b5c1e9e-1d1f-4d55-9a4c-7e6f0f5b0a11", "5d0a9c2e-8f5b-4b6e-9d7a-1c2b3a4d5e6f"
+    deliveries = [
+        {"delivery_key": "e2:slack:U1", "kind": "assignment", "status": "sent", "attempts": 3,
+         "last_error": "HTTP 500: Slack: internal_error", "reason": None, "trigger_event_type": "ticket.assigned",
+         "created_at": "2026-11-25T10:00:02Z", "updated_at": "2026-11-25T10:03:00Z",
+         "content": {"text": "x" * 500, "blocks": [{"type": "header"}]}},
+        {"delivery_key": "e1:email:a@example.com", "kind": "acknowledgement", "status": "sent", "attempts": 1,
+         "last_error": None, "reason": None, "trigger_event_type": "ticket.created",
+         "created_at": "2026-11-25T10:00:01Z", "updated_at": "2026-11-25T10:00:01Z",
+         "content": {"subject": "We got your message"}},
+    ]  # fmt: skip
+    calls = [
+        {"method": "chat.postMessage", "status": 200, "at": 20.0, "body": {"text": f"Ticket #{ticket} is yours"}},
+        {"method": "chat.postMessage", "status": 500, "at": 10.0, "body": {"text": f"Ticket #{ticket} is yours"}},
+        {"method": "chat.postMessage", "status": 200, "at": 15.0, "body": {"text": f"Ticket #{other} is yours"}},
+    ]
+
+    found = ticket_evidence(ticket, deliveries, calls)
+
+    assert [d["delivery_key"] for d in found["deliveries"]] == ["e1:email:a@example.com", "e2:slack:U1"]
+    assert found["deliveries"][1]["last_error"] == "HTTP 500: Slack: internal_error"
+    assert found["deliveries"][1]["text"] == "x" * 200
+    assert found["deliveries"][0]["text"] == ""
+    assert "content" not in found["deliveries"][1]
+    assert [(c["status"], c["at"]) for c in found["slack_calls"]] == [(500, 10.0), (200, 20.0)]
