@@ -541,10 +541,16 @@ class EventConsumer:
         return True
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Fetched:
-    record: Any
+    """A record taken, where it stands in its partition, and the record itself until its turn ends: after
+    that only its offset counts, and it may wait long in its partition's order (done, behind a record that
+    is not: a Slack post through an outage), so it keeps no payload meanwhile."""
+
+    partition: TopicPartition
+    offset: int
     let_go: int  # how many times its partition had been let go when it was fetched
+    record: Any | None
 
 
 class _RecordsInHand:
@@ -552,7 +558,8 @@ class _RecordsInHand:
     done: up to its first record not done (the next offset to commit)."""
 
     def __init__(self, process: Callable[[_Fetched], Awaitable[bool]], limit: int) -> None:
-        self._lanes = StreamLanes(process, self._acknowledge, limit)
+        self._process = process
+        self._lanes = StreamLanes(self._take_turn, self._acknowledge, limit)
         self._done: dict[TopicPartition, int] = {}  # next offset to commit, of the records acknowledged
         self._committed: dict[TopicPartition, int] = {}
         self._times_let_go: Counter[TopicPartition] = Counter()
@@ -567,16 +574,21 @@ class _RecordsInHand:
         return self._lanes.partitions()
 
     async def take(self, partition: TopicPartition, record: Any) -> None:
-        await self._lanes.submit(partition, record.key, _Fetched(record, self._times_let_go[partition]))
+        fetched = _Fetched(partition, record.offset, self._times_let_go[partition], record)
+        await self._lanes.submit(partition, record.key, fetched)
+
+    async def _take_turn(self, fetched: _Fetched) -> bool:
+        try:
+            return await self._process(fetched)
+        finally:
+            fetched.record = None
 
     def still_ours(self, fetched: _Fetched) -> bool:
         """False once the record's partition was let go after it was fetched: its next owner reads it."""
-        record = fetched.record
-        return fetched.let_go == self._times_let_go[TopicPartition(record.topic, record.partition)]
+        return fetched.let_go == self._times_let_go[fetched.partition]
 
     async def _acknowledge(self, fetched: _Fetched) -> None:
-        record = fetched.record
-        self._done[TopicPartition(record.topic, record.partition)] = record.offset + 1
+        self._done[fetched.partition] = fetched.offset + 1
 
     def to_commit(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
         """The offsets of `partitions` done beyond what was committed."""
@@ -609,7 +621,7 @@ class _RecordsInHand:
                 for entry in taken:
                     if not entry.done:
                         break
-                    upto = entry.item.record.offset + 1
+                    upto = entry.item.offset + 1
                 if upto is not None:
                     offsets[partition] = upto
             return offsets
@@ -622,7 +634,7 @@ class _RecordsInHand:
 
         async def done(partition: TopicPartition) -> int:
             first = self._lanes.first_in_hand(partition)
-            return first.record.offset if first is not None else await consumer.position(partition)
+            return first.offset if first is not None else await consumer.position(partition)
 
         return done
 

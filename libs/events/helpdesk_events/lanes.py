@@ -9,13 +9,15 @@ Both consumers use it: the aiokafka one (`consumer.EventConsumer`) and the route
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+import logging
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+log = logging.getLogger(__name__)
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Taken:
     """A record `StreamLanes` took, and whether its lane finished it (`done`) or gave it up (`ended`)."""
 
@@ -28,7 +30,11 @@ class StreamLanes:
     """Up to `limit` records taken and not ended, each in its key's lane. `process` returns True once the
     record is done (it retries meanwhile), False to give it up unacknowledged (the consumer is stopping):
     then no later record of its partition is acknowledged either, so all of them are read again. `close`
-    cancels what is in hand, unacknowledged, so it is read again."""
+    cancels what is in hand, unacknowledged, so it is read again.
+
+    A lane that has records runs them one after another in a task of its own; the records behind the
+    first wait in the lane as plain entries, not as tasks: through an outage thousands wait so, behind
+    the one record of their ticket that waits for it."""
 
     def __init__(
         self,
@@ -39,14 +45,17 @@ class StreamLanes:
         self._process = process
         self._acknowledge = acknowledge
         self._slots = asyncio.Semaphore(limit)
-        self._tails: dict[tuple[Any, Any], asyncio.Task[None]] = {}
-        self._running: dict[asyncio.Task[None], Any] = {}  # each record's task, and its partition
+        # Per busy lane, its records not ended in order (the first running), each with its partition's queue.
+        self._lanes: dict[tuple[Any, Any], deque[tuple[deque[Taken], Taken]]] = {}
+        self._workers: set[asyncio.Task[None]] = set()
+        self._not_ended: Counter[Any] = Counter()  # per partition
+        self._an_end = asyncio.Event()  # set whenever a record ends, for `finish`
         self._taken: dict[Any, deque[Taken]] = {}  # per partition, in the order the stream gave them
         self._acknowledging = asyncio.Lock()  # one lane at a time acknowledges, so always in that order
 
     def __len__(self) -> int:
         """Records taken and not ended: running, or waiting for their lane or a slot."""
-        return len(self._running)
+        return self._not_ended.total()
 
     async def submit(self, partition: Any, key: Any, item: Any) -> None:
         """Start `item` in its lane; waits while `limit` records are in hand (holding the stream back)."""
@@ -54,11 +63,16 @@ class StreamLanes:
         taken = Taken(item)
         queue = self._taken.setdefault(partition, deque())
         queue.append(taken)
+        self._not_ended[partition] += 1
         lane = (partition, key)
-        task = asyncio.create_task(self._run(self._tails.get(lane), partition, queue, taken))
-        self._tails[lane] = task
-        self._running[task] = partition
-        task.add_done_callback(lambda done: self._finished(lane, done))
+        waiting = self._lanes.get(lane)
+        if waiting is not None:  # its worker runs it after those before it
+            waiting.append((queue, taken))
+            return
+        self._lanes[lane] = deque([(queue, taken)])
+        worker = asyncio.create_task(self._work(lane))
+        self._workers.add(worker)
+        worker.add_done_callback(self._workers.discard)
 
     def first_in_hand(self, partition: Any) -> Any | None:
         """The earliest record of `partition` not acknowledged yet, if any."""
@@ -67,7 +81,7 @@ class StreamLanes:
 
     def partitions(self) -> list[Any]:
         """The partitions with records taken and not ended."""
-        return list(set(self._running.values()))
+        return list(self._not_ended)
 
     async def finish(self, partitions: Iterable[Any] | None = None, timeout: float | None = None) -> bool:
         """Wait until the records of `partitions` (default: all) taken so far and since have ended, for at
@@ -75,11 +89,15 @@ class StreamLanes:
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         wanted = None if partitions is None else set(partitions)
-        while tasks := {t for t, p in self._running.items() if wanted is None or p in wanted}:
+        while len(self) if wanted is None else any(self._not_ended[p] for p in wanted if p in self._not_ended):
             remaining = None if deadline is None else deadline - loop.time()
             if remaining is not None and remaining <= 0:
                 return False
-            await asyncio.wait(tasks, timeout=remaining)
+            self._an_end.clear()
+            try:
+                await asyncio.wait_for(self._an_end.wait(), remaining)
+            except TimeoutError:
+                pass  # looked at once more above
         return True
 
     def detach(self, partitions: Iterable[Any]) -> dict[Any, list[Taken]]:
@@ -88,21 +106,27 @@ class StreamLanes:
         how they ended, and records of these partitions taken from now on are acknowledged on their own."""
         return {partition: list(self._taken.pop(partition, ())) for partition in partitions}
 
-    def _finished(self, lane: tuple[Any, Any], task: asyncio.Task[None]) -> None:
-        self._running.pop(task, None)
-        if self._tails.get(lane) is task:
-            del self._tails[lane]
-
-    async def _run(
-        self, before: asyncio.Task[None] | None, partition: Any, queue: deque[Taken], taken: Taken
-    ) -> None:
+    async def _work(self, lane: tuple[Any, Any]) -> None:
+        """Run the lane's records in order, until it has none (then it is gone: the next record starts it
+        again). Cancelled (`close`), the records it had not begun end too."""
+        partition = lane[0]
+        waiting = self._lanes[lane]
         try:
-            if before is not None:
-                await asyncio.wait({before})  # the key's previous record, however it ended
+            while waiting:
+                queue, taken = waiting[0]
+                try:
+                    await self._run(partition, queue, taken)
+                except Exception:  # ended, not done: its partition is acknowledged no further (read again)
+                    log.exception("a record of %s failed in its lane", partition)
+                waiting.popleft()
+        finally:
+            self._forget(lane)
+
+    async def _run(self, partition: Any, queue: deque[Taken], taken: Taken) -> None:
+        try:
             done = await self._process(taken.item)
         finally:
-            taken.ended = True
-            self._slots.release()
+            self._end(partition, taken)
         if not done:
             return
         taken.done = True
@@ -112,10 +136,25 @@ class StreamLanes:
             while queue and queue[0].done:
                 await self._acknowledge(queue.popleft().item)
 
+    def _forget(self, lane: tuple[Any, Any]) -> None:
+        """The lane has no worker any more: what it had not run ends, not done."""
+        for _queue, taken in self._lanes.pop(lane, ()):
+            if not taken.ended:
+                self._end(lane[0], taken)
+
+    def _end(self, partition: Any, taken: Taken) -> None:
+        taken.ended = True
+        self._slots.release()
+        self._not_ended[partition] -= 1
+        if not self._not_ended[partition]:
+            del self._not_ended[partition]
+        self._an_end.set()
+
     async def close(self) -> None:
-        tasks = list(self._running)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._tails.clear()
+        workers = list(self._workers)
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        for lane in list(self._lanes):  # of workers cancelled before they began
+            self._forget(lane)
         self._taken.clear()

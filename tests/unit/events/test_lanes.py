@@ -159,3 +159,51 @@ async def test_stream_lanes_hold_the_stream_at_the_limit_and_close_leaves_what_i
     await asyncio.wait_for(fourth, 1)
     await lanes.close()
     assert acknowledged == []  # B is done, but A before it never was: no commit may pass A
+
+
+async def test_records_behind_the_first_of_their_lane_wait_as_entries_not_tasks() -> None:
+    release = asyncio.Event()
+
+    async def process(record: Record) -> bool:
+        await release.wait()  # the lane's first record waits (a Slack post through an outage)
+        return True
+
+    acknowledged = Acknowledged()
+    lanes = StreamLanes(process, acknowledged, limit=1_000)
+    tasks_before = len(asyncio.all_tasks())
+    for offset in range(100, 400):
+        await lanes.submit("tickets-0", b"A" if offset % 3 else b"B", Record(offset, None))
+    await settle()
+    assert len(asyncio.all_tasks()) - tasks_before == 2  # one a lane, whatever waits in it
+    assert len(lanes) == 300
+    release.set()
+    assert await lanes.finish(timeout=2)
+    assert acknowledged == list(range(100, 400))
+
+
+async def test_closing_right_after_a_submit_ends_the_record_and_frees_its_slot() -> None:
+    lanes = StreamLanes(lambda record: asyncio.sleep(0, True), Acknowledged(), limit=1)
+    await lanes.submit("tickets-0", b"A", Record(100, b"A"))
+    await lanes.close()  # its lane's task is cancelled before it ever ran
+    assert len(lanes) == 0 and lanes.partitions() == []
+    await asyncio.wait_for(lanes.submit("tickets-0", b"A", Record(100, b"A")), 1)  # the slot is free
+    assert await lanes.finish(timeout=1)
+
+
+async def test_a_record_whose_processing_raises_ends_and_the_next_of_its_lane_still_runs() -> None:
+    ran: list[int] = []
+
+    async def process(record: Record) -> bool:
+        ran.append(record.offset)
+        if record.offset == 100:
+            raise RuntimeError("a bug in a handler")
+        return True
+
+    acknowledged = Acknowledged()
+    lanes = StreamLanes(process, acknowledged, limit=16)
+    for record in records(b"A", b"A"):
+        await lanes.submit("tickets-0", record.key, record)
+    assert await lanes.finish(timeout=1)
+    assert ran == [100, 101]
+    assert acknowledged == []  # 100 never was done: no commit may pass it
+    assert lanes.first_in_hand("tickets-0") == Record(100, b"A")

@@ -137,3 +137,21 @@ async def test_a_partition_let_go_is_done_up_to_its_first_record_not_done_and_co
 
     # Nothing of it in hand: the lag counts from the position, not from a record given up before.
     assert await in_hand.done_up_to(Positions())(P0) == 13  # type: ignore[arg-type]
+
+
+async def test_a_record_done_behind_one_that_waits_keeps_only_its_offset() -> None:
+    dispatcher = Dispatcher()
+    dispatcher.down = {b"A"}  # A's record waits (its store down), B's is done behind it in the partition
+    consumer = consumer_of(dispatcher)
+    in_hand = consumer._in_hand
+    await take(consumer, P0, 10, b"A")
+    await take(consumer, P0, 11, b"B")
+    await asyncio.sleep(0.05)
+    assert dispatcher.handled == [11]
+    kept = in_hand._lanes._taken[P0]
+    assert [(t.item.offset, t.done) for t in kept] == [(10, False), (11, True)]
+    assert kept[0].item.record is not None  # still to be handled
+    assert kept[1].item.record is None  # its payload let go: an outage holds thousands such
+    dispatcher.down.clear()
+    assert await in_hand.finish(timeout=3)
+    assert in_hand.to_commit([P0]) == {P0: 12}
